@@ -1,0 +1,120 @@
+"""The answer engine on CLINC150 (intent classification with out-of-scope queries).
+
+Protocol (shared/benchmarks/clinc150/README.md): K training utterances per intent become the
+phrasings of one entry; a test query is right if its intent is answered (top entry, score at
+or above the threshold), an out-of-scope query is right if the engine falls back. The
+threshold is chosen on val + oos_val only: the highest in-scope accuracy whose OOS recall on
+val is at least --oos-target. Results are the mean of --draws random draws of the phrasings.
+
+    python bench/clinc150.py                 # K=5 and K=10, report on test
+    python bench/clinc150.py --tune          # grid over the engine's weights, on val only
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import random
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.matching.index import Params, build  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "benchmarks" / "clinc150" / "data_full.json"
+
+
+def load(path: Path) -> dict:
+    with path.open(encoding="utf-8") as f:
+        return json.load(f)
+
+
+def draw(train: list, k: int, seed: int) -> list[tuple[str, str]]:
+    by_intent = defaultdict(list)
+    for text, intent in train:
+        by_intent[intent].append(text)
+    rng = random.Random(seed)
+    docs = []
+    for intent in sorted(by_intent):
+        docs.extend((intent, t) for t in rng.sample(by_intent[intent], k))
+    return docs
+
+
+def predict(index, items: list) -> list[tuple[str | None, float, str]]:
+    out = []
+    for text, intent in items:
+        hits = index.search(text, limit=1)
+        out.append((hits[0].key, hits[0].score, intent) if hits else (None, 0.0, intent))
+    return out
+
+
+def rates(preds_in, preds_oos, threshold: float) -> tuple[float, float, float]:
+    """In-scope accuracy, OOS recall, answer precision."""
+    right = sum(1 for key, s, intent in preds_in if s >= threshold and key == intent)
+    answered_in = sum(1 for _, s, _ in preds_in if s >= threshold)
+    rejected = sum(1 for _, s, _ in preds_oos if s < threshold)
+    answered = answered_in + (len(preds_oos) - rejected)
+    precision = right / answered if answered else 1.0
+    return right / len(preds_in), rejected / len(preds_oos), precision
+
+
+def choose_threshold(preds_in, preds_oos, oos_target: float) -> float:
+    candidates = sorted({round(s, 4) for _, s, _ in preds_in + preds_oos})
+    best = (-1.0, 1.0)
+    for t in candidates:
+        acc, rec, _ = rates(preds_in, preds_oos, t)
+        if rec >= oos_target and acc > best[0]:
+            best = (acc, t)
+    return best[1]
+
+
+def run(data: dict, k: int, seed: int, params: Params, oos_target: float, split: str):
+    index = build(draw(data["train"], k, seed), params=params)
+    val_in, val_oos = predict(index, data["val"]), predict(index, data["oos_val"])
+    t = choose_threshold(val_in, val_oos, oos_target)
+    if split == "val":
+        return (*rates(val_in, val_oos, t), t)
+    test_in, test_oos = predict(index, data["test"]), predict(index, data["oos_test"])
+    return (*rates(test_in, test_oos, t), t)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--k", type=int, nargs="*", default=[5, 10])
+    ap.add_argument("--draws", type=int, default=5)
+    ap.add_argument("--oos-target", type=float, default=0.87)
+    ap.add_argument("--tune", action="store_true", help="grid search on val only")
+    args = ap.parse_args()
+    data = load(args.data)
+    if args.tune:
+        grid = itertools.product((0.4, 0.55, 0.7), (0.4, 0.6, 0.8), (0.0, 0.2, 0.35))
+        for a, b, g in grid:
+            p = Params(word_weight=a, max_weight=b, fuzzy_weight=g)
+            res = [run(data, 10, s, p, args.oos_target, "val") for s in range(2)]
+            acc = statistics.mean(r[0] for r in res)
+            rec = statistics.mean(r[1] for r in res)
+            print(f"A={a} B={b} G={g}: val in-scope {acc:.3f} oos {rec:.3f}", flush=True)
+        return
+    print(f"CLINC150, {args.draws} draws, threshold on val (OOS recall >= {args.oos_target})")
+    print("| K | in-scope accuracy | OOS recall | answer precision | threshold | s/draw |")
+    print("|---|---|---|---|---|---|")
+    for k in args.k:
+        res, times = [], []
+        for s in range(args.draws):
+            t0 = time.perf_counter()
+            res.append(run(data, k, s, Params(), args.oos_target, "test"))
+            times.append(time.perf_counter() - t0)
+        acc, rec, prec, thr = (statistics.mean(r[i] for r in res) for i in range(4))
+        print(f"| {k} | {acc:.1%} | {rec:.1%} | {prec:.1%} | {thr * 100:.1f} | "
+              f"{statistics.mean(times):.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Command line: ``python -m bot <command>`` (also installed as ``bsmu-bot``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.config import Config, ConfigError, load_config
+from bot.knowledge import KBError
+
+Command = Callable[[argparse.Namespace, Config], int]
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str) -> Callable[[Command], Command]:
+    def register(fn: Command) -> Command:
+        COMMANDS[name] = fn
+        return fn
+    return register
+
+
+def _knowledge_dir(args: argparse.Namespace, config: Config) -> Path:
+    return Path(getattr(args, "knowledge", None) or config.knowledge.path)
+
+
+@command("ask")
+def cmd_ask(args: argparse.Namespace, config: Config) -> int:
+    from bot.knowledge import load_knowledge
+    from bot.matching import AnswerEngine
+
+    kb, _ = load_knowledge(_knowledge_dir(args, config))
+    engine = AnswerEngine(kb, config.matching)
+    if args.question is not None:
+        result = engine.match(args.question, lang=args.lang)
+        if args.json:
+            print(json.dumps(result.to_json(), ensure_ascii=False))
+        else:
+            print(render_result(result))
+        return 0
+    for line in sys.stdin:
+        result = engine.match(line.rstrip("\n"), lang=args.lang)
+        print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
+    return 0
+
+
+def render_result(result) -> str:
+    from bot.tghtml import plain_text
+
+    if result.kind == "answer":
+        head = f"[{result.id}, score {result.score:.0f}]"
+        return f"{head}\n{plain_text(result.answer).strip()}"
+    if result.kind == "suggest":
+        lines = [f"Did you mean… (best score {result.score:.0f})"]
+        lines += [f"  - {e.label(result.lang)} [{e.id}]" for e in result.suggestions]
+        return "\n".join(lines)
+    return (f"I don't know the answer to that (best score {result.score:.0f}). "
+            "Please ask the admissions office.")
+
+
+@command("kb check")
+def cmd_kb_check(args: argparse.Namespace, config: Config) -> int:
+    from bot.knowledge.check import run_check
+
+    return run_check(Path(args.dir or config.knowledge.path), verbose=args.verbose)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="bsmu-bot", description="BSMU admissions assistant")
+    ap.add_argument("--config", help="config file (default: $BOT_CONFIG or ./config.yaml)")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="answer a question as the bot would")
+    ask.add_argument("question", nargs="?", help="the question; without it, one per stdin line")
+    ask.add_argument("--lang", choices=["en", "ru"], help="answer language (default: detect)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--knowledge", help="knowledge-base directory")
+
+    kb = sub.add_parser("kb", help="knowledge-base tools")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    check = kb_sub.add_parser("check", help="validate the knowledge base")
+    check.add_argument("dir", nargs="?", help="directory (default: knowledge.path)")
+    check.add_argument("-v", "--verbose", action="store_true", help="list warnings in full")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    name = args.command
+    if name == "kb":
+        name = f"kb {args.kb_command}"
+    try:
+        config = load_config(args.config)
+        return COMMANDS[name](args, config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KBError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,148 @@
+"""Validated configuration: ``config.yaml`` plus secrets from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+DEFAULT_CONFIG = Path("config.yaml")
+CONFIG_ENV = "BOT_CONFIG"
+TOKEN_ENV = "BOT_TOKEN"
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the person who edits config.yaml."""
+
+
+class _Model(BaseModel):
+    # Unknown keys are errors: a misspelt key silently ignored is a bug in production.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WebhookConfig(_Model):
+    url: str | None = None  # public base URL Telegram calls, e.g. https://bot.example.org
+    path: str = "/telegram/webhook"
+    host: str = "0.0.0.0"
+    port: int = Field(8080, ge=1, le=65535)
+    secret_env: str = "WEBHOOK_SECRET"  # name of the env variable holding the secret token
+
+
+class TelegramConfig(_Model):
+    api_server: str | None = None  # self-hosted Bot API server, e.g. http://127.0.0.1:8081
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook: WebhookConfig = WebhookConfig()
+    send_retries: int = Field(5, ge=0, le=20)
+    max_retry_after: float = Field(120.0, gt=0)
+
+
+class DatabaseConfig(_Model):
+    url: str = "sqlite+aiosqlite:///data/bot.db"
+    echo: bool = False
+
+
+class KnowledgeConfig(_Model):
+    path: Path = Path("knowledge")
+    watch: bool = True
+
+
+class StaffConfig(_Model):
+    admins: list[int] = []
+    chat_id: int | None = None
+
+
+class MatchingConfig(_Model):
+    """Scores are 0-100. At or above ``answer_threshold`` the best entry is answered, unless
+    the runner-up is within ``margin``; from ``suggest_threshold`` up, "did you mean"."""
+
+    answer_threshold: float = Field(50.0, ge=0, le=100)
+    suggest_threshold: float = Field(32.0, ge=0, le=100)
+    margin: float = Field(4.0, ge=0, le=100)
+    max_suggestions: int = Field(3, ge=1, le=10)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MatchingConfig:
+        if self.suggest_threshold > self.answer_threshold:
+            raise ValueError("suggest_threshold must not exceed answer_threshold")
+        return self
+
+
+class FloodConfig(_Model):
+    messages: int = Field(10, ge=1)
+    seconds: float = Field(10.0, gt=0)
+
+
+class BotConfig(_Model):
+    default_language: Literal["en", "ru"] = "en"
+    flood: FloodConfig = FloodConfig()
+    admissions_email: str | None = None
+    website: str = "https://www.bsmu.by"
+
+
+class RedisConfig(_Model):
+    url: str | None = None
+
+
+class Config(_Model):
+    telegram: TelegramConfig = TelegramConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    knowledge: KnowledgeConfig = KnowledgeConfig()
+    staff: StaffConfig = StaffConfig()
+    matching: MatchingConfig = MatchingConfig()
+    bot: BotConfig = BotConfig()
+    redis: RedisConfig = RedisConfig()
+    token: SecretStr | None = Field(default=None, exclude=True)
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.staff.admins
+
+
+def _format_error(source: str, err: ValidationError) -> str:
+    lines = [f"{source}: invalid configuration"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"  {key}: {msg}")
+    return "\n".join(lines)
+
+
+def resolve_path(path: str | Path | None) -> Path | None:
+    """``--config`` wins, then ``BOT_CONFIG``, then ./config.yaml if it exists."""
+    if path:
+        return Path(path)
+    if env := os.environ.get(CONFIG_ENV):
+        return Path(env)
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+
+
+def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = None) -> Config:
+    env = os.environ if env is None else env
+    resolved = resolve_path(path)
+    data: dict = {}
+    source = "defaults"
+    if resolved is not None:
+        source = str(resolved)
+        try:
+            text = resolved.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot read config file: {exc.strerror}") from exc
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark else ""
+            raise ConfigError(f"{source}{where}: not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: the top level must be a mapping of sections")
+        if "token" in data:
+            raise ConfigError(f"{source}: token: never put the token in the file; set {TOKEN_ENV}")
+    token = env.get(TOKEN_ENV)
+    try:
+        return Config.model_validate({**data, "token": token or None})
+    except ValidationError as exc:
+        raise ConfigError(_format_error(source, exc)) from exc

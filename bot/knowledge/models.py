@@ -1,0 +1,92 @@
+"""Schemas of the knowledge-base YAML files (validated with pydantic)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Lang = Literal["en", "ru"]
+LANGS: tuple[Lang, ...] = ("en", "ru")
+ACTIONS = ("show_news", "subscribe")
+ID_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Category(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    order: int = 100
+    title: dict[Lang, str]
+    hidden: bool = False  # kept out of the topic menu (small talk, bot actions)
+    line: int = Field(0, exclude=True)
+    file: str = Field("", exclude=True)
+
+
+class Entry(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    category: str
+    title: dict[Lang, str] = {}
+    questions: dict[Lang, list[str]]
+    answer: dict[Lang, str]
+    keywords: dict[Lang, list[str]] = {}
+    related: list[str] = []
+    source: str | None = None
+    verified: bool = True
+    action: Literal["show_news", "subscribe"] | None = None
+    line: int = Field(0, exclude=True)
+    file: str = Field("", exclude=True)
+
+    @field_validator("questions")
+    @classmethod
+    def _non_empty_phrasings(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for lang, items in v.items():
+            if not items:
+                raise ValueError(f"{lang}: at least one phrasing is needed")
+            if any(not str(q).strip() for q in items):
+                raise ValueError(f"{lang}: empty phrasing")
+        return v
+
+    @field_validator("answer")
+    @classmethod
+    def _non_empty_answer(cls, v: dict[str, str]) -> dict[str, str]:
+        for lang, text in v.items():
+            if not text.strip():
+                raise ValueError(f"{lang}: empty answer")
+        return v
+
+    def label(self, lang: str) -> str:
+        """Short text for a button: the title, else the first phrasing."""
+        if lang in self.title:
+            return self.title[lang]
+        qs = self.questions.get(lang) or next(iter(self.questions.values()))
+        return qs[0]
+
+    def answer_in(self, lang: str) -> str:
+        return self.answer.get(lang) or next(iter(self.answer.values()))
+
+
+class Synonyms(_Strict):
+    groups: list[list[str]]
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """An immutable, loaded and validated knowledge base."""
+
+    entries: dict[str, Entry]
+    categories: dict[str, Category]
+    synonyms: tuple[tuple[str, ...], ...] = ()
+    news: tuple = ()
+    files: tuple[str, ...] = field(default=())
+
+    def ordered_categories(self) -> list[Category]:
+        """Categories for the topic menu, in their configured order."""
+        cats = (c for c in self.categories.values() if not c.hidden)
+        return sorted(cats, key=lambda c: (c.order, c.id))
+
+    def in_category(self, category_id: str) -> list[Entry]:
+        return [e for e in self.entries.values() if e.category == category_id]

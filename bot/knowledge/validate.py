@@ -1,0 +1,126 @@
+"""Cross-file checks of a knowledge base: the rules ``kb check`` and reload enforce."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from bot import tghtml
+from bot.knowledge.models import LANGS, Category, Entry, KnowledgeBase
+from bot.knowledge.yamlsource import Problem
+from bot.matching.normalize import normalize
+
+REQUIRED_IDS = (
+    "about.overview", "about.history", "about.graduates", "about.international_students",
+    "about.science", "about.clinical_practice", "about.location", "about.rector",
+    "contacts.admissions", "admission.requirements", "admission.documents",
+    "admission.deadlines", "admission.how_to_apply", "admission.preparatory",
+    "programs.faculties", "programs.language", "programs.duration", "tuition.fees",
+    "tuition.scholarships", "visa.process", "arrival.registration", "accommodation.dormitory",
+    "student_life.health_insurance", "recognition.diploma", "partnerships.overview",
+    "partnerships.amu", "international.office", "smalltalk.greeting", "smalltalk.thanks",
+    "news.latest", "bot.subscribe",
+)
+ACTION_IDS = {"news.latest": "show_news", "bot.subscribe": "subscribe"}
+MIN_PHRASINGS = 3
+
+
+def _problem(level: str, e: Entry | Category, message: str, entry: str | None = None):
+    return Problem(level, e.file, e.line or None, entry, message)
+
+
+def _check_entry(e: Entry, categories: dict[str, Category], ids: set[str]) -> list[Problem]:
+    out: list[Problem] = []
+
+    def err(msg: str) -> None:
+        out.append(_problem("error", e, msg, e.id))
+
+    def warn(msg: str) -> None:
+        out.append(_problem("warning", e, msg, e.id))
+
+    if e.category not in categories:
+        err(f"unknown category {e.category!r}")
+    for lang in LANGS:
+        if lang not in e.questions:
+            err(f"missing {lang} version of 'questions'")
+        elif len(e.questions[lang]) < MIN_PHRASINGS:
+            warn(f"only {len(e.questions[lang])} {lang} phrasing(s); "
+                 f"at least {MIN_PHRASINGS} match much better")
+        if lang not in e.answer:
+            err(f"missing {lang} version of 'answer'")
+        if e.title and lang not in e.title:
+            warn(f"missing {lang} version of 'title'")
+    for lang, text in e.answer.items():
+        for p in tghtml.problems(text):
+            err(f"answer.{lang}: Telegram would reject the HTML: {p}")
+        length = tghtml.visible_length(text)
+        if length > tghtml.MAX_MESSAGE:
+            err(f"answer.{lang} is {length} characters; Telegram's limit is "
+                f"{tghtml.MAX_MESSAGE}")
+    for rel in e.related:
+        if rel == e.id:
+            warn("lists itself in 'related'")
+        elif rel not in ids:
+            err(f"related id {rel!r} does not exist")
+    expected = ACTION_IDS.get(e.id)
+    if expected and e.action != expected:
+        err(f"must have action: {expected}")
+    return out
+
+
+def cross_check(entries: list[Entry], categories: list[Category], synonyms: list[list[str]],
+                files: list[str]) -> tuple[KnowledgeBase, list[Problem]]:
+    problems: list[Problem] = []
+    cats: dict[str, Category] = {}
+    for c in categories:
+        if c.id in cats:
+            first = cats[c.id]
+            problems.append(_problem("error", c, f"duplicate category id {c.id!r} "
+                                     f"(first at {first.file}:{first.line})"))
+            continue
+        for lang in LANGS:
+            if lang not in c.title:
+                problems.append(_problem("error", c, f"category {c.id!r}: missing {lang} title"))
+        cats[c.id] = c
+    by_id: dict[str, Entry] = {}
+    for e in entries:
+        if e.id in by_id:
+            first = by_id[e.id]
+            problems.append(_problem("error", e, f"duplicate id (first at {first.file}:"
+                                     f"{first.line})", e.id))
+            continue
+        by_id[e.id] = e
+    ids = set(by_id)
+    for e in by_id.values():
+        problems.extend(_check_entry(e, cats, ids))
+    owners: dict[str, set[str]] = defaultdict(set)
+    for e in by_id.values():
+        seen: set[str] = set()
+        for qs in e.questions.values():
+            for q in qs:
+                key = normalize(q)
+                if key in seen:
+                    problems.append(_problem("warning", e, f"phrasing {q!r} is repeated", e.id))
+                seen.add(key)
+                owners[key].add(e.id)
+    for key, owner_ids in owners.items():
+        if len(owner_ids) > 1:
+            for eid in sorted(owner_ids):
+                others = ", ".join(sorted(owner_ids - {eid}))
+                problems.append(_problem("error", by_id[eid],
+                                         f"phrasing {key!r} is also in {others}", eid))
+    word_group: dict[str, int] = {}
+    for i, group in enumerate(synonyms):
+        for w in group:
+            key = normalize(w)
+            if key in word_group and word_group[key] != i:
+                problems.append(Problem("warning", "synonyms", None, None,
+                                        f"{w!r} is in two synonym groups"))
+            word_group[key] = i
+    for rid in REQUIRED_IDS:
+        if rid not in ids:
+            where = str(Path(files[0]).parent) if files else "knowledge"
+            problems.append(Problem("warning", where, None, rid, "required topic is missing"))
+    kb = KnowledgeBase(entries=by_id, categories=cats,
+                       synonyms=tuple(tuple(g) for g in synonyms), files=tuple(files))
+    return kb, problems

@@ -1,0 +1,48 @@
+"""Text normalisation and language detection shared by the index and the queries."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_REPEATS = re.compile(r"(\w)\1{2,}")
+_NON_WORD = re.compile(r"[^\w]+")
+_DIGITS_SPLIT = re.compile(r"(?<=\d)(?=[^\W\d])|(?<=[^\W\d])(?=\d)")
+_CYRILLIC = re.compile(r"[а-яё]")
+_LATIN = re.compile(r"[a-z]")
+
+
+def normalize(text: str) -> str:
+    """Case, Unicode form, ё/е, punctuation, underscores and letters repeated 3+ times.
+
+    "Hoooow much is the ДОРМ, ёлки?!" -> "hoow much is the дорм елки"
+    """
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = text.replace("ё", "е")
+    # Drop combining marks (accents) but keep й, which NFKD splits.
+    text = unicodedata.normalize("NFKD", text.replace("й", "\0"))
+    text = "".join(c for c in text if not unicodedata.combining(c)).replace("\0", "й")
+    text = _REPEATS.sub(r"\1\1", text)
+    text = _NON_WORD.sub(" ", text.replace("_", " "))
+    text = _DIGITS_SPLIT.sub(" ", text)
+    return " ".join(text.split())
+
+
+def tokens(text: str) -> list[str]:
+    return normalize(text).split()
+
+
+def detect_language(text: str, hint: str | None = None, default: str = "en") -> str:
+    """Script decides; with no letters of either script the user's language hint does."""
+    lowered = text.casefold()
+    cyr = len(_CYRILLIC.findall(lowered))
+    lat = len(_LATIN.findall(lowered))
+    if cyr or lat:
+        return "ru" if cyr >= lat else "en"
+    if hint:
+        hint = hint.lower().split("-")[0]
+        if hint in ("ru", "be", "uk", "kk"):
+            return "ru"
+        if hint == "en":
+            return "en"
+    return default

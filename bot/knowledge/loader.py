@@ -77,11 +77,12 @@ def _items(reader: _FileReader, data: dict, node: Any, key: str) -> list[tuple[i
 
 
 def read_directory(directory: Path) -> tuple[list[Entry], list[Category], list[list[str]],
-                                             list[Problem], list[str]]:
+                                             list[Problem], list[str], set[str]]:
     entries: list[Entry] = []
     categories: list[Category] = []
     synonyms: list[list[str]] = []
     problems: list[Problem] = []
+    broken: set[str] = set()  # ids of entries that failed the schema (already reported)
     files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
     for path in files:
         display = str(path)
@@ -108,6 +109,8 @@ def read_directory(directory: Path) -> tuple[list[Entry], list[Category], list[l
                     {**raw, "line": line_of(node, base) or 0, "file": display}))
             except ValidationError as exc:
                 _schema_problems(reader, node, base, exc, entry_id)
+                if entry_id:
+                    broken.add(entry_id)
         for i, raw in _items(reader, data, node, "synonyms"):
             if not isinstance(raw, list) or len(raw) < 2 or not all(
                     isinstance(w, str) and w.strip() for w in raw):
@@ -119,7 +122,7 @@ def read_directory(directory: Path) -> tuple[list[Entry], list[Category], list[l
     if not files:
         problems.append(Problem("error", str(directory), None, None,
                                 "no knowledge-base files (*.yaml) found"))
-    return entries, categories, synonyms, problems, [str(p) for p in files]
+    return entries, categories, synonyms, problems, [str(p) for p in files], broken
 
 
 def load_knowledge(directory: str | Path, *, strict: bool = True
@@ -131,8 +134,8 @@ def load_knowledge(directory: str | Path, *, strict: bool = True
     if not directory.is_dir():
         problem = Problem("error", str(directory), None, None, "not a directory")
         raise KBError([problem])
-    entries, categories, synonyms, problems, files = read_directory(directory)
-    kb, more = cross_check(entries, categories, synonyms, files)
+    entries, categories, synonyms, problems, files, broken = read_directory(directory)
+    kb, more = cross_check(entries, categories, synonyms, files, broken)
     problems.extend(more)
     if strict and any(p.level == "error" for p in problems):
         raise KBError(problems)

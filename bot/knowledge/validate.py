@@ -29,7 +29,8 @@ def _problem(level: str, e: Entry | Category, message: str, entry: str | None = 
     return Problem(level, e.file, e.line or None, entry, message)
 
 
-def _check_entry(e: Entry, categories: dict[str, Category], ids: set[str]) -> list[Problem]:
+def _check_entry(e: Entry, categories: dict[str, Category], ids: set[str],
+                 broken: set[str]) -> list[Problem]:
     out: list[Problem] = []
 
     def err(msg: str) -> None:
@@ -60,7 +61,7 @@ def _check_entry(e: Entry, categories: dict[str, Category], ids: set[str]) -> li
     for rel in e.related:
         if rel == e.id:
             warn("lists itself in 'related'")
-        elif rel not in ids:
+        elif rel not in ids and rel not in broken:
             err(f"related id {rel!r} does not exist")
     expected = ACTION_IDS.get(e.id)
     if expected and e.action != expected:
@@ -69,7 +70,8 @@ def _check_entry(e: Entry, categories: dict[str, Category], ids: set[str]) -> li
 
 
 def cross_check(entries: list[Entry], categories: list[Category], synonyms: list[list[str]],
-                files: list[str]) -> tuple[KnowledgeBase, list[Problem]]:
+                files: list[str], broken: set[str] = frozenset()
+                ) -> tuple[KnowledgeBase, list[Problem]]:
     problems: list[Problem] = []
     cats: dict[str, Category] = {}
     for c in categories:
@@ -92,7 +94,7 @@ def cross_check(entries: list[Entry], categories: list[Category], synonyms: list
         by_id[e.id] = e
     ids = set(by_id)
     for e in by_id.values():
-        problems.extend(_check_entry(e, cats, ids))
+        problems.extend(_check_entry(e, cats, ids, broken))
     owners: dict[str, set[str]] = defaultdict(set)
     for e in by_id.values():
         seen: set[str] = set()

@@ -1,10 +1,10 @@
-"""Text -> weighted features: stemmed content words (synonyms folded) and character
-n-grams. The same analyzer builds the index and reads queries, so both sides agree."""
+"""Text -> features: stemmed content words (synonyms folded), function words, and character
+n-grams of the content words. The same analyzer builds the index and reads queries, so
+both sides agree; per-word results are cached because words repeat far more than texts."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import Stemmer
 
@@ -12,17 +12,8 @@ from bot.matching import stopwords
 from bot.matching.normalize import normalize
 
 CHAR_N = (3, 4, 5)
-
-
-@dataclass(frozen=True)
-class Analysis:
-    words: tuple[str, ...]  # normalised content words (after synonym folding)
-    stems: tuple[str, ...]  # their stems (a synonym group becomes one token)
-    grams: tuple[str, ...]  # character n-grams of the content words
-
-    @property
-    def content(self) -> str:
-        return " ".join(self.words)
+WORD, FUNCTION, GRAM = "w", "f", "c"  # feature-key prefixes
+_CACHE_LIMIT = 300_000
 
 
 def is_cyrillic(word: str) -> bool:
@@ -41,7 +32,7 @@ class Analyzer:
     def __init__(self, synonym_groups: Iterable[Iterable[str]] = ()):
         self._en = Stemmer.Stemmer("english")
         self._ru = Stemmer.Stemmer("russian")
-        self._stem_cache: dict[str, str] = {}
+        self._features: dict[str, tuple[str, ...]] = {}
         # Phrase (normalised) -> canonical token; longest phrases are replaced first.
         self.synonyms: dict[str, str] = {}
         for i, group in enumerate(synonym_groups):
@@ -50,24 +41,18 @@ class Analyzer:
                 key = normalize(phrase)
                 if key:
                     self.synonyms.setdefault(key, canonical)
+        self.canonical = set(self.synonyms.values())
         self._multi = sorted((p for p in self.synonyms if " " in p), key=len, reverse=True)
         # Single words also fold by stem, so "hostels" joins the group of "hostel".
         self._stem_synonyms = {self.stem(p): c for p, c in self.synonyms.items() if " " not in p}
 
     def stem(self, word: str) -> str:
-        stem = self._stem_cache.get(word)
-        if stem is None:
-            if (word.startswith("syn") and word[3:].isdigit()) or word.isdigit():
-                stem = word
-            else:
-                stemmer = self._ru if is_cyrillic(word) else self._en
-                stem = stemmer.stemWord(word)
-            if len(self._stem_cache) < 200_000:
-                self._stem_cache[word] = stem
-        return stem
+        if word.isdigit():
+            return word
+        return (self._ru if is_cyrillic(word) else self._en).stemWord(word)
 
     def words(self, text: str) -> list[str]:
-        """Normalised content words of ``text``, synonyms folded to their group token."""
+        """Normalised words of ``text``, multi-word synonyms folded to their group token."""
         norm = normalize(text)
         if self._multi and " " in norm:
             padded = f" {norm} "
@@ -75,22 +60,28 @@ class Analyzer:
                 if f" {phrase} " in padded:
                     padded = padded.replace(f" {phrase} ", f" {self.synonyms[phrase]} ")
             norm = padded.strip()
-        out = []
-        for w in norm.split():
-            if w in stopwords.ALL:
-                continue
-            out.append(w)
-        return out
+        return norm.split()
 
-    def analyse_words(self, words: list[str]) -> Analysis:
-        stems = []
-        grams: list[str] = []
+    def word_features(self, word: str) -> tuple[str, ...]:
+        """Feature keys of one word: its (synonym-folded) stem, then its character n-grams.
+        Function words ("my", "you", "где") stay, as their own low-weight kind: "what is
+        my name" and "what is your name" differ only in them."""
+        feats = self._features.get(word)
+        if feats is None:
+            if word in stopwords.ALL:
+                feats = (FUNCTION + word,)
+            elif word in self.canonical:
+                feats = (WORD + word,)
+            else:
+                stem = self.stem(word)
+                canonical = self.synonyms.get(word) or self._stem_synonyms.get(stem) or stem
+                feats = (WORD + canonical, *(GRAM + g for g in char_grams(word)))
+            if len(self._features) < _CACHE_LIMIT:
+                self._features[word] = feats
+        return feats
+
+    def features(self, words: Iterable[str]) -> set[str]:
+        out: set[str] = set()
         for w in words:
-            stem = self.stem(w)
-            stems.append(self.synonyms.get(w) or self._stem_synonyms.get(stem) or stem)
-            if not w.startswith("syn") or not w[3:].isdigit():
-                grams.extend(char_grams(w))
-        return Analysis(tuple(words), tuple(stems), tuple(grams))
-
-    def analyse(self, text: str) -> Analysis:
-        return self.analyse_words(self.words(text))
+            out.update(self.word_features(w))
+        return out

@@ -3,33 +3,44 @@
 Scoring, for a query q and an entry e with phrasings p:
     base(e)  = B * max_p cos(q, p) + (1 - B) * cos(q, centroid(e))
     final(e) = (1 - G) * base(e) + G * fuzzy(e)        (for the top candidates only)
-where cos mixes two TF-IDF blocks, stemmed words (weight A) and character 3-5-grams (1 - A),
-IDF counts *entries* (a word every phrasing of one entry shares is still rare), and words
-unknown to the index keep their weight in the query's norm, so a question about something
-else scores low instead of being stretched to fit. ``fuzzy`` is rapidfuzz's token-sort
-ratio on content words, which rewards word order and near-identical phrasing.
+and the winner gets M * (its lead over the runner-up) on top: a clear winner is more
+trustworthy than the best of a flat field. cos mixes two TF-IDF blocks, words (weight A;
+function words count F times a content word) and character 3-5-grams (1 - A). IDF counts
+*entries*, so a word every phrasing of one entry shares is still rare. Features the index
+has never seen keep their weight in the query's norm, so a question about something else
+scores low instead of being stretched to fit. ``fuzzy`` is rapidfuzz's token-sort ratio
+on the normalised words, which rewards near-identical phrasing and word order.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
 from scipy import sparse
 
-from bot.matching.analyzer import Analysis, Analyzer
+from bot.matching.analyzer import FUNCTION, GRAM, Analyzer
+from bot.matching.typos import Corrector
+
+# In very large indexes, features that occur in more than this share of all phrasings are
+# left out of the scoring sum (they still count in the query's norm): they add little to
+# any score and would dominate the time of a query.
+DENSE_SHARE = 0.05
+DENSE_MIN_DOCS = 5_000
 
 
 @dataclass(frozen=True)
 class Params:
-    word_weight: float = 0.55  # A
-    max_weight: float = 0.6  # B
+    word_weight: float = 0.7  # A
+    max_weight: float = 0.4  # B
     fuzzy_weight: float = 0.2  # G
+    function_weight: float = 0.8  # F
+    margin_weight: float = 1.0  # M
+    unknown_penalty: float = 1.0  # P: scores times (share of content known to the index)^P
     rerank: int = 12  # candidates that get the fuzzy score
 
 
@@ -37,11 +48,6 @@ class Params:
 class Scored:
     key: str
     score: float  # 0..1
-
-
-def _typo_budget(word: str) -> int:
-    n = len(word)
-    return 0 if n < 4 else 1 if n < 8 else 2
 
 
 class Index:
@@ -54,146 +60,147 @@ class Index:
         for key, text in docs:
             grouped[key].append(text)
         self.keys: list[str] = list(grouped)
-        analyses: list[Analysis] = []
+        self.vocab: dict[str, int] = {}
+        self.contents: list[str] = []
+        doc_feats: list[np.ndarray] = []
         owner: list[int] = []
+        word_freq: Counter[str] = Counter()
         for k, key in enumerate(self.keys):
             for text in grouped[key]:
-                analyses.append(self.analyzer.analyse(text))
+                words = self.analyzer.words(text)
+                word_freq.update(words)
+                self.contents.append(" ".join(words))
+                ids = [self.vocab.setdefault(f, len(self.vocab))
+                       for f in self.analyzer.features(words)]
+                doc_feats.append(np.asarray(ids, dtype=np.int32))
                 owner.append(k)
         self.owner = np.asarray(owner, dtype=np.int32)
-        self.starts = np.searchsorted(self.owner, np.arange(len(self.keys)))
-        self.contents = [a.content for a in analyses]
-        self._build_vocab(analyses)
-        self._build_matrices(analyses)
-        self._build_lexicon(analyses)
+        self.starts = np.searchsorted(self.owner, np.arange(len(self.keys))).astype(np.int64)
+        self.corrector = Corrector(word_freq, word_freq)
+        self._build(doc_feats)
 
     # -- building ---------------------------------------------------------------------------
-    def _build_vocab(self, analyses: list[Analysis]) -> None:
-        df: dict[str, int] = defaultdict(int)
-        per_entry: dict[int, set[str]] = defaultdict(set)
-        for a, k in zip(analyses, self.owner.tolist(), strict=True):
-            per_entry[k].update(self._features(a))
-        for feats in per_entry.values():
-            for f in feats:
-                df[f] += 1
-        n = max(1, len(self.keys))
-        self.max_idf = math.log(n + 1) + 1.0
-        self.vocab: dict[str, int] = {}
-        idf = []
-        for f, d in df.items():
-            self.vocab[f] = len(idf)
-            idf.append(math.log((n + 1) / (d + 1)) + 1.0)
-        self.idf = np.asarray(idf, dtype=np.float64)
-
-    @staticmethod
-    def _features(a: Analysis) -> set[str]:
-        return {"w" + s for s in a.stems} | {"c" + g for g in a.grams}
-
-    def _vector(self, a: Analysis) -> tuple[list[int], list[float]]:
-        """Columns and weights of known features; unknown ones count in the norms."""
-        A = self.params.word_weight
-        cols: list[int] = []
-        vals: list[float] = []
-        for block, feats, weight in (("w", set(a.stems), A), ("c", set(a.grams), 1 - A)):
-            known: list[tuple[int, float]] = []
-            norm2 = 0.0
-            for f in feats:
-                col = self.vocab.get(block + f)
-                w = self.idf[col] if col is not None else self.max_idf
-                norm2 += w * w
-                if col is not None:
-                    known.append((col, w))
-            if norm2 > 0:
-                scale = math.sqrt(weight) / math.sqrt(norm2)
-                for col, w in known:
-                    cols.append(col)
-                    vals.append(w * scale)
-        return cols, vals
-
-    def _build_matrices(self, analyses: list[Analysis]) -> None:
-        rows, cols, vals = [], [], []
-        for i, a in enumerate(analyses):
-            c, v = self._vector(a)
-            rows.extend([i] * len(c))
-            cols.extend(c)
-            vals.extend(v)
-        shape = (len(analyses), len(self.vocab))
-        x = sparse.csr_matrix((vals, (rows, cols)), shape=shape, dtype=np.float64)
-        # Centroid of each entry's phrasings, renormalised.
-        member = sparse.csr_matrix(
-            (np.ones(len(analyses)), (self.owner, np.arange(len(analyses)))),
-            shape=(len(self.keys), len(analyses)))
+    def _build(self, doc_feats: list[np.ndarray]) -> None:
+        n_keys, n_docs, n_feats = len(self.keys), len(doc_feats), len(self.vocab)
+        lengths = np.asarray([len(f) for f in doc_feats], dtype=np.int64)
+        cols = np.concatenate(doc_feats) if doc_feats else np.zeros(0, np.int32)
+        rows = np.repeat(np.arange(n_docs), lengths)
+        # Entry-level document frequency: unique (entry, feature) pairs.
+        pairs = np.unique(self.owner[rows].astype(np.int64) * max(1, n_feats) + cols)
+        df = np.bincount(pairs % max(1, n_feats), minlength=n_feats)
+        self.max_idf = math.log(n_keys + 1) + 1.0
+        self.idf = np.log((n_keys + 1) / (df + 1)) + 1.0
+        prefixes = np.empty(n_feats, dtype="U1")
+        for f, i in self.vocab.items():
+            prefixes[i] = f[0]
+        self.is_gram = prefixes == GRAM
+        self.factor = np.where(prefixes == FUNCTION, self.params.function_weight, 1.0)
+        weights = self.idf[cols] * self.factor[cols]
+        block = self.is_gram[cols].astype(np.int64)
+        norm2 = np.bincount(rows * 2 + block, weights=weights**2, minlength=2 * n_docs)
+        share = np.where(block == 1, 1 - self.params.word_weight, self.params.word_weight)
+        data = weights * np.sqrt(share) / np.sqrt(np.maximum(norm2[rows * 2 + block], 1e-12))
+        x = sparse.csr_matrix((data, (rows, cols)), shape=(n_docs, n_feats))
+        member = sparse.csr_matrix((np.ones(n_docs), (self.owner, np.arange(n_docs))),
+                                   shape=(n_keys, n_docs))
         c = (member @ x).tocsr()
         norms = np.sqrt(np.asarray(c.multiply(c).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
-        c = sparse.diags(1.0 / norms) @ c
-        # Feature-major layouts: a query only touches the rows of its own features.
+        c = (sparse.diags(1.0 / norms) @ c).tocsr()
+        # Feature-major layouts: a query reads only the postings of its own features.
         self._xt = x.T.tocsr()
         self._ct = c.T.tocsr()
-
-    def _build_lexicon(self, analyses: list[Analysis]) -> None:
-        words = {w for a in analyses for w in a.words}
-        self.lexicon = words
-        by_len: dict[int, list[str]] = defaultdict(list)
-        for w in words:
-            by_len[len(w)].append(w)
-        self._by_len = dict(by_len)
-        self._corrections: dict[str, str | None] = {}
+        dense = np.diff(self._xt.indptr) > DENSE_SHARE * n_docs
+        self._skip = dense if n_docs > DENSE_MIN_DOCS else np.zeros(n_feats, dtype=bool)
 
     # -- querying ---------------------------------------------------------------------------
-    def correct(self, word: str) -> str:
-        """The closest known word within a small edit budget, else the word itself."""
-        if word in self.lexicon or word.isdigit():
-            return word
-        if word in self._corrections:
-            return self._corrections[word] or word
-        budget = _typo_budget(word)
-        best: tuple[int, str] | None = None
-        for n in range(len(word) - budget, len(word) + budget + 1):
-            pool = self._by_len.get(n)
-            if not pool or budget == 0:
-                continue
-            hit = process.extractOne(word, pool, scorer=Levenshtein.distance,
-                                     score_cutoff=budget)
-            if hit and (best is None or hit[1] < best[0]):
-                best = (hit[1], hit[0])
-        if len(self._corrections) < 50_000:
-            self._corrections[word] = best[1] if best else None
-        return best[1] if best else word
+    def query_vector(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Columns and weights of the query's known features (norms include unknown ones)."""
+        cols: list[int] = []
+        vals: list[float] = []
+        norm2 = [0.0, 0.0]
+        fw = self.params.function_weight
+        for f in self.analyzer.features(words):
+            col = self.vocab.get(f)
+            gram = f[0] == GRAM
+            w = (fw if f[0] == FUNCTION else 1.0) * (
+                self.idf[col] if col is not None else self.max_idf)
+            norm2[gram] += w * w
+            if col is not None:
+                cols.append(col)
+                vals.append(w)
+        c = np.asarray(cols, dtype=np.int64)
+        v = np.asarray(vals)
+        if len(c):
+            share = np.where(self.is_gram[c], 1 - self.params.word_weight,
+                             self.params.word_weight)
+            norms = np.sqrt(np.maximum(np.asarray(norm2), 1e-12))[self.is_gram[c].astype(int)]
+            v = v * np.sqrt(share) / norms
+            keep = ~self._skip[c]
+            c, v = c[keep], v[keep]
+        return c, v
 
-    def analyse_query(self, text: str) -> Analysis:
-        words = [self.correct(w) for w in self.analyzer.words(text)]
-        return self.analyzer.analyse_words(words)
+    def coverage(self, words: list[str]) -> float:
+        """Share (by IDF) of the query's content words the index knows. "How do I apply to
+        Harvard?" is not a question about applying here: the unknown word is the subject."""
+        known = total = 0.0
+        for w in set(words):
+            feats = self.analyzer.word_features(w)
+            if feats[0][0] == FUNCTION or w.isdigit():
+                continue
+            col = self.vocab.get(feats[0])
+            idf = self.idf[col] if col is not None else self.max_idf
+            total += idf
+            known += idf if col is not None else 0.0
+        return known / total if total else 1.0
+
+    @staticmethod
+    def _scores(matrix: sparse.csr_matrix, cols: np.ndarray, w: np.ndarray, n: int):
+        """sum_f w_f * matrix[f] over the query's features, reading only their postings."""
+        starts = matrix.indptr[cols]
+        lengths = matrix.indptr[cols + 1] - starts
+        total = int(lengths.sum())
+        if not total:
+            return np.zeros(n)
+        shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        pos = shift + np.arange(total)
+        return np.bincount(matrix.indices[pos], weights=matrix.data[pos] * np.repeat(w, lengths),
+                           minlength=n)
 
     def search(self, text: str, limit: int = 5) -> list[Scored]:
         if not self.keys:
             return []
-        a = self.analyse_query(text)
-        cols, vals = self._vector(a)
-        if not cols:
+        canonical = self.analyzer.canonical  # synonym-group tokens are not typos
+        words = [w if w in canonical else self.corrector.correct(w)
+                 for w in self.analyzer.words(text)]
+        cols, w = self.query_vector(words)
+        if not len(cols):
             return []
-        w = np.asarray(vals)
-        phr = self._xt[cols].T @ w
-        best_phr = np.maximum.reduceat(phr, self.starts)
-        cen = self._ct[cols].T @ w
-        B = self.params.max_weight
+        coverage = self.coverage(words) ** self.params.unknown_penalty
+        n_docs = len(self.contents)
+        best_phr = np.maximum.reduceat(self._scores(self._xt, cols, w, n_docs), self.starts)
+        cen = self._scores(self._ct, cols, w, len(self.keys))
+        B, G = self.params.max_weight, self.params.fuzzy_weight
         base = B * best_phr + (1 - B) * cen
         k = min(self.params.rerank, len(base))
         top = np.argpartition(-base, k - 1)[:k] if k < len(base) else np.arange(len(base))
-        G = self.params.fuzzy_weight
-        q = a.content
+        q = " ".join(words)
         scored = []
         for e in top.tolist():
             if base[e] <= 0:
                 continue
-            lo = self.starts[e]
-            hi = self.starts[e + 1] if e + 1 < len(self.starts) else len(self.contents)
             fz = 0.0
-            if G and q:
-                hit = process.extractOne(q, self.contents[lo:hi], scorer=fuzz.token_sort_ratio)
+            if G:
+                hi = self.starts[e + 1] if e + 1 < len(self.starts) else n_docs
+                hit = process.extractOne(q, self.contents[self.starts[e]:hi],
+                                         scorer=fuzz.token_sort_ratio)
                 fz = hit[1] / 100 if hit else 0.0
-            scored.append(Scored(self.keys[e], float((1 - G) * base[e] + G * fz)))
+            scored.append(Scored(self.keys[e], float(((1 - G) * base[e] + G * fz) * coverage)))
         scored.sort(key=lambda s: -s.score)
+        if scored:
+            lead = scored[0].score - (scored[1].score if len(scored) > 1 else 0.0)
+            top_score = min(1.0, scored[0].score + self.params.margin_weight * lead)
+            scored[0] = Scored(scored[0].key, top_score)
         return scored[:limit]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_REPEATS = re.compile(r"(\w)\1{2,}")
+_REPEATS = re.compile(r"([^\W\d_])\1{2,}")  # letters only: "1000" stays
 _NON_WORD = re.compile(r"[^\w]+")
 _DIGITS_SPLIT = re.compile(r"(?<=\d)(?=[^\W\d])|(?<=[^\W\d])(?=\d)")
 _CYRILLIC = re.compile(r"[а-яё]")

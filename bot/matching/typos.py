@@ -1,0 +1,60 @@
+"""Typo correction against the index's own words, by symmetric deletes (the SymSpell idea):
+two words within one edit (substitution, insertion, deletion or swap of neighbours) share
+a one-letter deletion. Long words also get a second edit through rapidfuzz."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+MIN_LEN = 4  # shorter words are too ambiguous to correct
+LONG = 8  # from this length two edits are allowed
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+class Corrector:
+    def __init__(self, words: Iterable[str], frequency: dict[str, int] | None = None):
+        self.words = set(words)
+        self.freq = frequency or {}
+        self._deleted: dict[str, list[str]] = defaultdict(list)
+        self._long: dict[tuple[str, int], list[str]] = defaultdict(list)
+        for w in self.words:
+            if len(w) < MIN_LEN - 1 or w.isdigit():
+                continue
+            self._deleted[w].append(w)
+            for d in _deletes(w):
+                self._deleted[d].append(w)
+            if len(w) >= LONG - 2:
+                self._long[(w[0], len(w))].append(w)
+        self._cache: dict[str, str] = {}
+
+    def correct(self, word: str) -> str:
+        if word in self.words or len(word) < MIN_LEN or word.isdigit():
+            return word
+        hit = self._cache.get(word)
+        if hit is not None:
+            return hit
+        candidates: set[str] = set(self._deleted.get(word, ()))
+        for d in _deletes(word):
+            candidates.update(self._deleted.get(d, ()))
+        best = word
+        if candidates:
+            scored = [(OSA.distance(word, c), -self.freq.get(c, 0), c) for c in candidates]
+            dist, _, cand = min(scored)
+            if dist <= 1:
+                best = cand
+        if best == word and len(word) >= LONG:
+            pool = [w for n in range(len(word) - 2, len(word) + 3)
+                    for w in self._long.get((word[0], n), ())]
+            found = process.extractOne(word, pool, scorer=OSA.distance, score_cutoff=2)
+            if found:
+                best = found[0]
+        if len(self._cache) < 50_000:
+            self._cache[word] = best
+        return best

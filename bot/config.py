@@ -62,6 +62,14 @@ class MatchingConfig(_Model):
     suggest_threshold: float = Field(32.0, ge=0, le=100)
     margin: float = Field(4.0, ge=0, le=100)
     max_suggestions: int = Field(3, ge=1, le=10)
+    # Penalties for words the knowledge base has never seen (0 = off, see bot/matching).
+    unknown_penalty: float = Field(0.0, ge=0, le=5)
+    name_penalty: float = Field(1.0, gt=0, le=1)
+
+    def params(self):
+        from bot.matching.index import Params
+
+        return Params(unknown_penalty=self.unknown_penalty, name_penalty=self.name_penalty)
 
     @model_validator(mode="after")
     def _ordered(self) -> MatchingConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 from bot.knowledge.models import Category, Entry, KnowledgeBase
 from bot.knowledge.yamlsource import Problem, YAMLSyntaxError, line_of, parse
 
-TOP_KEYS = {"categories", "entries", "synonyms"}
+TOP_KEYS = {"categories", "entries", "synonyms", "neutral"}
 
 
 class KBError(Exception):
@@ -46,8 +47,8 @@ class _FileReader:
         if data is None:
             return {}, node
         if not isinstance(data, dict):
-            self.error(1, None, "the file must be a mapping with 'entries', 'categories' "
-                                "or 'synonyms'")
+            self.error(1, None, "the file must be a mapping with 'entries', 'categories', "
+                                "'synonyms' or 'neutral'")
             return {}, node
         for key in data:
             if key not in TOP_KEYS:
@@ -76,13 +77,31 @@ def _items(reader: _FileReader, data: dict, node: Any, key: str) -> list[tuple[i
     return list(enumerate(value))
 
 
-def read_directory(directory: Path) -> tuple[list[Entry], list[Category], list[list[str]],
-                                             list[Problem], list[str], set[str]]:
-    entries: list[Entry] = []
-    categories: list[Category] = []
-    synonyms: list[list[str]] = []
-    problems: list[Problem] = []
-    broken: set[str] = set()  # ids of entries that failed the schema (already reported)
+@dataclass
+class Collected:
+    """Everything read from a directory, before the cross-file checks."""
+
+    entries: list[Entry] = field(default_factory=list)
+    categories: list[Category] = field(default_factory=list)
+    synonyms: list[list[str]] = field(default_factory=list)
+    neutral: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    broken: set[str] = field(default_factory=set)  # ids of entries that failed the schema
+
+
+def _words_list(reader: _FileReader, node: Any, loc: list, raw: Any, minimum: int) -> list[str]:
+    if not isinstance(raw, list) or len(raw) < minimum or not all(
+            isinstance(w, str) and w.strip() for w in raw):
+        reader.error(line_of(node, loc), None,
+                     f"must be a list of at least {minimum} non-empty word(s)")
+        return []
+    return [str(w) for w in raw]
+
+
+def read_directory(directory: Path) -> Collected:
+    out = Collected()
+    entries, categories, problems, broken = out.entries, out.categories, out.problems, out.broken
     files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
     for path in files:
         display = str(path)
@@ -112,17 +131,17 @@ def read_directory(directory: Path) -> tuple[list[Entry], list[Category], list[l
                 if entry_id:
                     broken.add(entry_id)
         for i, raw in _items(reader, data, node, "synonyms"):
-            if not isinstance(raw, list) or len(raw) < 2 or not all(
-                    isinstance(w, str) and w.strip() for w in raw):
-                reader.error(line_of(node, ["synonyms", i]), None,
-                             "a synonym group must be a list of at least two words")
-                continue
-            synonyms.append([str(w) for w in raw])
+            group = _words_list(reader, node, ["synonyms", i], raw, 2)
+            if group:
+                out.synonyms.append(group)
+        if "neutral" in data:
+            out.neutral.extend(_words_list(reader, node, ["neutral"], data["neutral"], 1))
         problems.extend(reader.problems)
     if not files:
         problems.append(Problem("error", str(directory), None, None,
                                 "no knowledge-base files (*.yaml) found"))
-    return entries, categories, synonyms, problems, [str(p) for p in files], broken
+    out.files = [str(p) for p in files]
+    return out
 
 
 def load_knowledge(directory: str | Path, *, strict: bool = True
@@ -134,9 +153,9 @@ def load_knowledge(directory: str | Path, *, strict: bool = True
     if not directory.is_dir():
         problem = Problem("error", str(directory), None, None, "not a directory")
         raise KBError([problem])
-    entries, categories, synonyms, problems, files, broken = read_directory(directory)
-    kb, more = cross_check(entries, categories, synonyms, files, broken)
-    problems.extend(more)
+    found = read_directory(directory)
+    kb, more = cross_check(found)
+    problems = found.problems + more
     if strict and any(p.level == "error" for p in problems):
         raise KBError(problems)
     return kb, problems

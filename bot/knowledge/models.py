@@ -80,6 +80,7 @@ class KnowledgeBase:
     entries: dict[str, Entry]
     categories: dict[str, Category]
     synonyms: tuple[tuple[str, ...], ...] = ()
+    neutral: frozenset[str] = frozenset()  # words that say nothing about the topic here
     news: tuple = ()
     files: tuple[str, ...] = field(default=())
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import tghtml
 from bot.knowledge.models import LANGS, Category, Entry, KnowledgeBase
+
+if TYPE_CHECKING:
+    from bot.knowledge.loader import Collected
 from bot.knowledge.yamlsource import Problem
 from bot.matching.normalize import normalize
 
@@ -69,9 +73,9 @@ def _check_entry(e: Entry, categories: dict[str, Category], ids: set[str],
     return out
 
 
-def cross_check(entries: list[Entry], categories: list[Category], synonyms: list[list[str]],
-                files: list[str], broken: set[str] = frozenset()
-                ) -> tuple[KnowledgeBase, list[Problem]]:
+def cross_check(found: Collected) -> tuple[KnowledgeBase, list[Problem]]:
+    entries, categories, synonyms = found.entries, found.categories, found.synonyms
+    files, broken = found.files, found.broken
     problems: list[Problem] = []
     cats: dict[str, Category] = {}
     for c in categories:
@@ -124,5 +128,6 @@ def cross_check(entries: list[Entry], categories: list[Category], synonyms: list
             where = str(Path(files[0]).parent) if files else "knowledge"
             problems.append(Problem("warning", where, None, rid, "required topic is missing"))
     kb = KnowledgeBase(entries=by_id, categories=cats,
-                       synonyms=tuple(tuple(g) for g in synonyms), files=tuple(files))
+                       synonyms=tuple(tuple(g) for g in synonyms),
+                       neutral=frozenset(normalize(w) for w in found.neutral), files=tuple(files))
     return kb, problems

@@ -29,9 +29,12 @@ def char_grams(word: str) -> list[str]:
 
 
 class Analyzer:
-    def __init__(self, synonym_groups: Iterable[Iterable[str]] = ()):
+    def __init__(self, synonym_groups: Iterable[Iterable[str]] = (),
+                 neutral: Iterable[str] = ()):
         self._en = Stemmer.Stemmer("english")
         self._ru = Stemmer.Stemmer("russian")
+        # Words that say nothing about the topic ("I am from Nigeria"): no features at all.
+        self.neutral = frozenset(self.stem(normalize(w)) for w in neutral if normalize(w))
         self._features: dict[str, tuple[str, ...]] = {}
         # Phrase (normalised) -> canonical token; longest phrases are replaced first.
         self.synonyms: dict[str, str] = {}
@@ -70,6 +73,8 @@ class Analyzer:
         if feats is None:
             if word in stopwords.ALL:
                 feats = (FUNCTION + word,)
+            elif self.neutral and self.stem(word) in self.neutral:
+                feats = ()
             elif word in self.canonical:
                 feats = (WORD + word,)
             else:
@@ -79,6 +84,9 @@ class Analyzer:
             if len(self._features) < _CACHE_LIMIT:
                 self._features[word] = feats
         return feats
+
+    def is_neutral(self, word: str) -> bool:
+        return word in stopwords.ALL or self.word_features(word) == ()
 
     def features(self, words: Iterable[str]) -> set[str]:
         out: set[str] = set()

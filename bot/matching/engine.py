@@ -70,7 +70,8 @@ class AnswerEngine:
         self.kb = kb
         self.config = config or MatchingConfig()
         docs = [(e.id, text) for e in kb.entries.values() for text in entry_documents(e)]
-        self.index = Index(docs, Analyzer(kb.synonyms), params or Params())
+        self.index = Index(docs, Analyzer(kb.synonyms, kb.neutral),
+                           params or self.config.params())
         self._low = {e.id for e in kb.entries.values() if e.category in LOW_PRIORITY_CATEGORIES}
 
     def match(self, text: str, lang: str | None = None, hint: str | None = None) -> MatchResult:

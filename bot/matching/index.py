@@ -24,6 +24,7 @@ from rapidfuzz import fuzz, process
 from scipy import sparse
 
 from bot.matching.analyzer import FUNCTION, GRAM, Analyzer
+from bot.matching.normalize import proper_names
 from bot.matching.typos import Corrector
 
 # In very large indexes, features that occur in more than this share of all phrasings are
@@ -40,7 +41,8 @@ class Params:
     fuzzy_weight: float = 0.2  # G
     function_weight: float = 0.8  # F
     margin_weight: float = 1.0  # M
-    unknown_penalty: float = 1.0  # P: scores times (share of content known to the index)^P
+    unknown_penalty: float = 0.0  # P: scores times (share of content known to the index)^P
+    name_penalty: float = 1.0  # N: scores times N per name the index does not know
     rerank: int = 12  # candidates that get the fuzzy score
 
 
@@ -140,13 +142,24 @@ class Index:
             c, v = c[keep], v[keep]
         return c, v
 
+    def unknown_names(self, text: str) -> list[str]:
+        """Names in the question the index has never seen: "Harvard", "Netflix", "МГУ".
+        A question about another university or service is not a question about this one."""
+        out = []
+        for name in proper_names(text):
+            for w in name.split():
+                if (w not in self.corrector.words and not self.analyzer.is_neutral(w)
+                        and self.corrector.correct(w) == w):
+                    out.append(w)
+        return out
+
     def coverage(self, words: list[str]) -> float:
         """Share (by IDF) of the query's content words the index knows. "How do I apply to
         Harvard?" is not a question about applying here: the unknown word is the subject."""
         known = total = 0.0
         for w in set(words):
             feats = self.analyzer.word_features(w)
-            if feats[0][0] == FUNCTION or w.isdigit():
+            if not feats or feats[0][0] == FUNCTION or w.isdigit():
                 continue
             col = self.vocab.get(feats[0])
             idf = self.idf[col] if col is not None else self.max_idf
@@ -177,6 +190,8 @@ class Index:
         if not len(cols):
             return []
         coverage = self.coverage(words) ** self.params.unknown_penalty
+        if self.params.name_penalty < 1.0:
+            coverage *= self.params.name_penalty ** len(self.unknown_names(text))
         n_docs = len(self.contents)
         best_phr = np.maximum.reduceat(self._scores(self._xt, cols, w, n_docs), self.starts)
         cen = self._scores(self._ct, cols, w, len(self.keys))

@@ -46,3 +46,23 @@ def detect_language(text: str, hint: str | None = None, default: str = "en") -> 
         if hint == "en":
             return "en"
     return default
+
+
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+_SENTENCE_END = re.compile(r"[.!?…]\s*$")
+
+
+def proper_names(text: str) -> list[str]:
+    """Normalised words written as names: capitalised inside a sentence ("apply to
+    Harvard"), or acronyms anywhere ("МГУ"). Sentence-initial capitals are not names."""
+    out = []
+    for m in _WORD.finditer(text):
+        word = m.group()
+        letters = [c for c in word if c.isalpha()]
+        if len(letters) >= 2 and all(c.isupper() for c in letters):
+            out.append(normalize(word))
+        elif word[0].isupper():
+            before = text[:m.start()].rstrip()
+            if before and not _SENTENCE_END.search(before):
+                out.append(normalize(word))
+    return out

@@ -67,6 +67,59 @@ def cmd_kb_check(args: argparse.Namespace, config: Config) -> int:
     return run_check(Path(args.dir or config.knowledge.path), verbose=args.verbose)
 
 
+def _setup_logging(level: str = "INFO") -> None:
+    import logging
+
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@command("run")
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    import asyncio
+
+    from bot.app import TokenError
+    from bot.runner import RunError, run
+
+    _setup_logging()
+    try:
+        asyncio.run(run(config))
+    except (TokenError, RunError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+@command("console")
+def cmd_console(args: argparse.Namespace, config: Config) -> int:
+    import asyncio
+    import logging
+
+    from bot.console import run_console
+
+    _setup_logging("WARNING")
+    logging.getLogger("aiogram").setLevel(logging.ERROR)
+    asyncio.run(run_console(config, lang=args.lang))
+    return 0
+
+
+@command("db upgrade")
+def cmd_db_upgrade(args: argparse.Namespace, config: Config) -> int:
+    import asyncio
+
+    from bot.db import create_engine, current, upgrade
+
+    async def go() -> str | None:
+        engine = create_engine(config.database.url)
+        try:
+            await upgrade(engine, args.revision)
+            return await current(engine)
+        finally:
+            await engine.dispose()
+
+    print(f"database at revision {asyncio.run(go())}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="bsmu-bot", description="BSMU admissions assistant")
     ap.add_argument("--config", help="config file (default: $BOT_CONFIG or ./config.yaml)")
@@ -83,14 +136,23 @@ def build_parser() -> argparse.ArgumentParser:
     check = kb_sub.add_parser("check", help="validate the knowledge base")
     check.add_argument("dir", nargs="?", help="directory (default: knowledge.path)")
     check.add_argument("-v", "--verbose", action="store_true", help="list warnings in full")
+
+    sub.add_parser("run", help="run the Telegram bot (token from BOT_TOKEN)")
+    console = sub.add_parser("console", help="chat with the bot in this terminal, no Telegram")
+    console.add_argument("--lang", choices=["en", "ru"], default="en",
+                         help="the simulated user's Telegram language")
+    db = sub.add_parser("db", help="database tools")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="apply database migrations")
+    up.add_argument("revision", nargs="?", default="head")
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     name = args.command
-    if name == "kb":
-        name = f"kb {args.kb_command}"
+    if name in ("kb", "db"):
+        name = f"{name} {getattr(args, name + '_command')}"
     try:
         config = load_config(args.config)
         return COMMANDS[name](args, config)

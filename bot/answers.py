@@ -1,0 +1,49 @@
+"""Presenting the engine's result in a chat: answer, "did you mean", or fallback."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from aiogram import Bot
+
+from bot import keyboards
+from bot.actions import ActionContext
+from bot.i18n import Translate
+from bot.knowledge import Entry
+from bot.matching import MatchResult
+from bot.services import Services
+from bot.telegram.replies import NO_PREVIEW, send_long
+
+OUTCOMES = {"answer": "answered", "suggest": "suggested", "fallback": "fallback"}
+
+
+def fallback_text(services: Services, t: Translate) -> str:
+    site = services.config.bot.website
+    return t("fallback", website=site, website_host=urlparse(site).netloc or site)
+
+
+async def send_entry(bot: Bot, chat_id: int, entry: Entry, lang: str, t: Translate,
+                     services: Services, *, user_id: int, session, question_id: int = 0) -> None:
+    kb = services.knowledge.kb
+    markup = keyboards.answer_keyboard(entry, kb, lang, t, question_id=question_id)
+    if entry.action:
+        await send_long(bot, chat_id, entry.answer_in(lang), reply_markup=markup)
+        action = services.actions.get(entry.action)
+        if action:
+            await action(ActionContext(bot, chat_id, user_id, lang, t, entry, services, session))
+        return
+    await send_long(bot, chat_id, entry.answer_in(lang), reply_markup=markup)
+
+
+async def present(bot: Bot, chat_id: int, result: MatchResult, t: Translate,
+                  services: Services, *, user_id: int, session, question_id: int) -> None:
+    if result.kind == "answer":
+        await send_entry(bot, chat_id, result.entry, result.lang, t, services,
+                         user_id=user_id, session=session, question_id=question_id)
+    elif result.kind == "suggest":
+        await bot.send_message(chat_id, t("did-you-mean"), reply_markup=(
+            keyboards.suggestions_keyboard(result.suggestions, result.lang, t, question_id)))
+    else:
+        await bot.send_message(chat_id, fallback_text(services, t),
+                               reply_markup=keyboards.fallback_keyboard(t, question_id),
+                               link_preview_options=NO_PREVIEW)

@@ -1,0 +1,115 @@
+"""Factories shared by production, console mode and tests: the same bot, the same dispatcher."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import BotCommand, BotCommandScopeDefault
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Config
+from bot.db import create_engine, create_sessionmaker, repo
+from bot.db.migrate import upgrade
+from bot.flood import FloodGuard
+from bot.i18n import Translator
+from bot.knowledge import load_knowledge
+from bot.matching import AnswerEngine
+from bot.middlewares import DbSession, Flood, InFlight, UserContext
+from bot.services import Knowledge, Services
+from bot.telegram.retry import RetryMiddleware
+
+log = logging.getLogger(__name__)
+COMMANDS = ("start", "help", "menu", "language")
+
+
+class TokenError(Exception):
+    pass
+
+
+def create_bot(config: Config, token: str | None = None, *, api_server: str | None = None,
+               on_forbidden=None) -> Bot:
+    token = token or (config.token.get_secret_value() if config.token else None)
+    if not token:
+        raise TokenError("BOT_TOKEN is not set: export the token BotFather gave you")
+    from aiogram.utils.token import TokenValidationError
+
+    server = api_server or config.telegram.api_server
+    session = AiohttpSession(api=TelegramAPIServer.from_base(server)) if server \
+        else AiohttpSession()
+    try:
+        bot = Bot(token, session=session,
+                  default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    except TokenValidationError as exc:
+        raise TokenError("BOT_TOKEN is malformed: expected <digits>:<letters>, as given by "
+                         "BotFather") from exc
+    session.middleware(RetryMiddleware(retries=config.telegram.send_retries,
+                                       max_retry_after=config.telegram.max_retry_after,
+                                       on_forbidden=on_forbidden))
+    return bot
+
+
+@dataclass
+class App:
+    """Everything one bot process runs: built by :func:`build_app`, closed by ``close``."""
+
+    config: Config
+    services: Services
+    dispatcher: Dispatcher
+    db: AsyncEngine
+    inflight: InFlight
+
+    async def mark_blocked(self, chat_id: int) -> None:
+        async with self.services.sessionmaker() as session:
+            if await repo.mark_blocked(session, chat_id):
+                await session.commit()
+        self.dispatcher["user_context"].forget(chat_id)
+
+    async def close(self, timeout: float = 10.0) -> None:
+        if not await self.inflight.wait_idle(timeout):
+            log.warning("%d update(s) still running at shutdown", self.inflight.count)
+        await self.db.dispose()
+
+
+def create_dispatcher(services: Services) -> tuple[Dispatcher, InFlight]:
+    from handlers import get_routers
+
+    config = services.config
+    inflight = InFlight()
+    user_context = UserContext(services.translator, config.bot.default_language)
+    dp = Dispatcher(**services.as_kwargs(), user_context=user_context)
+    dp.update.outer_middleware(inflight)
+    dp.update.outer_middleware(DbSession(services.sessionmaker))
+    dp.update.outer_middleware(user_context)
+    services.flood = services.flood or FloodGuard(config.bot.flood.messages,
+                                                  config.bot.flood.seconds)
+    dp.message.outer_middleware(Flood(services.flood))
+    dp.include_routers(*get_routers(config))
+    dp.startup.register(_set_commands)
+    return dp, inflight
+
+
+async def _set_commands(bot: Bot, translator: Translator) -> None:
+    for lang in ("en", "ru"):
+        commands = [BotCommand(command=c, description=translator.get(lang, f"cmd-{c}"))
+                    for c in COMMANDS]
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(),
+                                  language_code=None if lang == "en" else lang)
+
+
+async def build_app(config: Config, *, migrate: bool = True) -> App:
+    """Load and validate the KB (errors raise KBError), open and migrate the database."""
+    kb, _ = load_knowledge(config.knowledge.path)
+    engine = AnswerEngine(kb, config.matching)
+    db = create_engine(config.database.url, echo=config.database.echo)
+    if migrate:
+        await upgrade(db)
+    services = Services(config=config, knowledge=Knowledge(engine),
+                        sessionmaker=create_sessionmaker(db))
+    dp, inflight = create_dispatcher(services)
+    return App(config, services, dp, db, inflight)

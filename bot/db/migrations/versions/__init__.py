@@ -1,0 +1,1 @@
+"""Alembic revisions; a package so that they are installed along with the bot."""

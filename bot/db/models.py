@@ -1,0 +1,163 @@
+"""Declarative models of the bot's own data: who writes to us, what they ask, how they vote.
+
+Everything here must map identically onto SQLite (development, small deployments) and
+PostgreSQL (production), so only portable column types are used and every constraint has a
+deterministic name (see ``NAMING_CONVENTION``): Alembic needs names to alter or drop
+constraints later, and SQLite's batch mode can only recreate what it can name.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION: Final[dict[str, str]] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+OUTCOMES: Final[tuple[str, ...]] = ("answered", "suggested", "fallback")
+VOTES: Final[tuple[int, ...]] = (1, -1)
+MAX_QUESTION_LENGTH: Final = 4096  # Telegram's own limit on a text message
+
+# Telegram ids exceed 2**31; surrogate keys may too in a busy bot. SQLite, however, only
+# autoincrements a column declared exactly "INTEGER PRIMARY KEY" (a rowid alias), so the
+# surrogate keys are BIGINT everywhere except there (SQLite integers are 64-bit anyway).
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    """The current time as an aware UTC datetime, the only kind stored in the database."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on both backends.
+
+    PostgreSQL stores ``timestamptz`` and returns aware values (in the session time zone,
+    normalised here to UTC). SQLite has no time zones: values are stored as naive UTC text
+    and get their UTC tzinfo back on load. Naive datetimes are refused on the way in, since
+    nothing can tell whether they meant local time or UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware (UTC) datetime")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class User(Base):
+    """A Telegram user who has written to the bot (id is the Telegram user id)."""
+
+    __tablename__ = "users"
+
+    # autoincrement=False: the id comes from Telegram; without it PostgreSQL gets BIGSERIAL.
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    username: Mapped[str | None] = mapped_column(String(64))
+    first_name: Mapped[str | None] = mapped_column(String(255))
+    # What Telegram reports for the client (IETF tag, may be long or missing) ...
+    language_code: Mapped[str | None] = mapped_column(String(35))
+    # ... and what the user chose with /language, which wins when set.
+    language: Mapped[str | None] = mapped_column(String(8))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when Telegram answers 403 "bot was blocked by the user": no broadcasts to them.
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"User(id={self.id!r}, username={self.username!r}, blocked={self.blocked!r})"
+
+
+class Question(Base):
+    """A question the bot tried to answer, kept for quality analysis and KB improvement."""
+
+    __tablename__ = "questions"
+    __table_args__ = (
+        CheckConstraint(
+            "outcome IN ({})".format(", ".join(f"'{o}'" for o in OUTCOMES)), name="outcome"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(8))
+    # The best knowledge-base entry, also when it scored too low to be answered: the
+    # near misses are exactly what tells us which entries need more phrasings.
+    matched_id: Mapped[str | None] = mapped_column(String(128))
+    score: Mapped[float] = mapped_column(Float)
+    outcome: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    def __repr__(self) -> str:
+        return f"Question(id={self.id!r}, matched={self.matched_id!r}, outcome={self.outcome!r})"
+
+
+class Feedback(Base):
+    """A 👍/👎 on one of the bot's answers; one per user and answer message, changeable."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("user_id", "chat_id", "message_id"),
+        CheckConstraint("vote IN (1, -1)", name="vote"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)  # the bot's answer message
+    entry_id: Mapped[str] = mapped_column(String(128), index=True)  # per-entry stats
+    question_id: Mapped[int | None] = mapped_column(
+        BigIntPK, ForeignKey("questions.id", ondelete="SET NULL"), index=True
+    )
+    vote: Mapped[int] = mapped_column(SmallInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Feedback(id={self.id!r}, entry_id={self.entry_id!r}, vote={self.vote!r})"

@@ -1,0 +1,57 @@
+"""User-visible strings live in Fluent files (bot/locales/<lang>.ftl), one per language."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from fluent.runtime import FluentBundle, FluentResource
+
+LOCALES = Path(__file__).with_name("locales")
+LANGUAGES = ("en", "ru")
+DEFAULT = "en"
+log = logging.getLogger(__name__)
+
+Translate = Callable[..., str]
+
+
+def language_of(code: str | None, default: str = DEFAULT) -> str:
+    """Telegram's language_code ("ru", "ru-RU", "be", "en-GB") -> a language we speak."""
+    if not code:
+        return default
+    base = code.lower().replace("_", "-").split("-")[0]
+    if base in LANGUAGES:
+        return base
+    return "ru" if base in ("be", "uk", "kk", "ky", "uz", "tg") else default
+
+
+class Translator:
+    def __init__(self, directory: Path = LOCALES):
+        self.bundles: dict[str, FluentBundle] = {}
+        self.keys: dict[str, set[str]] = {}
+        for lang in LANGUAGES:
+            resource = FluentResource((directory / f"{lang}.ftl").read_text(encoding="utf-8"))
+            bundle = FluentBundle([lang], use_isolating=False)
+            bundle.add_resource(resource)
+            self.bundles[lang] = bundle
+            self.keys[lang] = {getattr(e.id, "name", "") for e in resource.body
+                               if hasattr(e, "id")}
+
+    def get(self, lang: str, key: str, **args: object) -> str:
+        bundle = self.bundles.get(lang) or self.bundles[DEFAULT]
+        if not bundle.has_message(key):
+            log.error("missing translation %s for %s", key, lang)
+            bundle = self.bundles[DEFAULT]
+            if not bundle.has_message(key):
+                return key
+        text, errors = bundle.format_pattern(bundle.get_message(key).value, args)
+        if errors:
+            log.error("translation %s/%s: %s", lang, key, errors)
+        return text
+
+    def for_lang(self, lang: str) -> Translate:
+        def t(key: str, **args: object) -> str:
+            return self.get(lang, key, **args)
+
+        return t

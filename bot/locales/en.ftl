@@ -1,0 +1,54 @@
+# English strings of the bot. Every key here must exist in ru.ftl too (a test checks).
+# Values may use Telegram HTML (<b>, <i>, <a href>); { $name } inserts a variable, and
+# variables that come from users are escaped by the code before they get here.
+
+welcome =
+    👋 Hello, { $name }! I am the admissions assistant of the <b>Belarusian State Medical University</b> (BSMU).
+
+    Ask me anything about studying at BSMU in English or Russian: admission, documents, fees, visas, housing, programmes, partnerships and news. Or pick a topic below.
+help =
+    <b>How I can help</b>
+    • Just type your question, for example: <i>Is there a dormitory?</i>
+    • /menu — browse topics
+    • /language — English or Russian
+    • /help — this message
+
+    If I don't know an answer, I will say so and you can ask the admissions team.
+menu-title = Choose a topic:
+menu-category = <b>{ $title }</b>: choose a question
+menu-empty = There is nothing in this topic yet.
+menu-page = Page { $page } of { $pages }
+btn-back = ◀️ Back
+btn-main-menu = 🏠 Main menu
+btn-prev = ◀️
+btn-next = ▶️
+btn-vote-up = 👍
+btn-vote-down = 👎
+btn-ask-team = ✉️ Ask the admissions team
+btn-none = None of these
+vote-thanks-up = Thank you for your feedback!
+vote-thanks-down = Thank you. We will use this to improve the answer.
+vote-same = Your vote is already counted.
+did-you-mean = I am not sure I understood. Did you mean:
+fallback =
+    Sorry, I don't know the answer to that. I don't want to guess.
+
+    Please ask the <b>admissions office for international students</b>: contacts are on the official website, <a href="{ $website }">{ $website_host }</a>. You can also send your question to the admissions team from here.
+none-of-these =
+    Sorry I could not help. Try rephrasing your question, or ask the admissions team.
+handoff-saved = ✅ Your question has been saved for the admissions team. A staff member will reply here in this chat.
+handoff-nothing = Please type your question first, then tap the button again.
+language-choose = Choose your language:
+language-set = ✅ Language: English.
+non-text = I can only read text messages. Please type your question.
+empty-text = Please type your question in words.
+too-long = Your message is very long ({ $length } characters). I read the first { $limit } characters; please keep questions short.
+slow-down = ⏳ You are sending messages too fast. Please wait a few seconds.
+stale-menu = This menu is out of date. Please use /menu.
+error-generic = Sorry, something went wrong on my side. Please try again in a minute.
+news-none = There is no news yet.
+subscribe-unavailable = News subscriptions are not available yet. Please check the university's website for news.
+cmd-start = Start and show the topic menu
+cmd-help = What the bot can do
+cmd-menu = Browse topics
+cmd-language = Change the language

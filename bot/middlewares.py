@@ -1,0 +1,118 @@
+"""Dispatcher middlewares: in-flight tracking, one database session per update, the user's
+language and record, and per-user flood protection."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import Message, TelegramObject, User
+
+from bot.db import repo
+from bot.flood import FloodGuard, Verdict
+from bot.i18n import Translator, language_of
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+log = logging.getLogger(__name__)
+
+
+class InFlight(BaseMiddleware):
+    """Counts updates being handled, so shutdown can let them finish."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict) -> Any:
+        self.count += 1
+        self._idle.clear()
+        try:
+            return await handler(event, data)
+        finally:
+            self.count -= 1
+            if not self.count:
+                self._idle.set()
+
+    async def wait_idle(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+
+class DbSession(BaseMiddleware):
+    """One AsyncSession per update, committed when the handler returns."""
+
+    def __init__(self, sessionmaker) -> None:
+        self.sessionmaker = sessionmaker
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict) -> Any:
+        async with self.sessionmaker() as session:
+            data["session"] = session
+            result = await handler(event, data)
+            await session.commit()
+            return result
+
+
+class UserContext(BaseMiddleware):
+    """Records the user (at most once a minute per user: it is a write on the hot path) and
+    gives handlers ``lang`` and ``t`` (the translate function for that language)."""
+
+    REFRESH = 60.0
+
+    def __init__(self, translator: Translator, default_lang: str = "en",
+                 cache_size: int = 50_000) -> None:
+        self.translator = translator
+        self.default_lang = default_lang
+        self.cache_size = cache_size
+        self._seen: dict[int, tuple[float, str | None]] = {}  # id -> (written at, chosen lang)
+
+    def forget(self, user_id: int) -> None:
+        self._seen.pop(user_id, None)
+
+    def remember_language(self, user_id: int, lang: str) -> None:
+        self._seen[user_id] = (time.monotonic(), lang)
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict) -> Any:
+        user: User | None = data.get("event_from_user")
+        chosen = None
+        if user is not None and not user.is_bot:
+            now = time.monotonic()
+            cached = self._seen.get(user.id)
+            if cached is None or now - cached[0] > self.REFRESH:
+                row = await repo.upsert_user(
+                    data["session"], user.id, username=user.username,
+                    first_name=user.first_name, language_code=user.language_code)
+                if len(self._seen) >= self.cache_size:
+                    self._seen.clear()
+                cached = self._seen[user.id] = (now, row.language)
+            chosen = cached[1]
+        lang = chosen or language_of(user.language_code if user else None, self.default_lang)
+        data["lang"] = lang
+        data["t"] = self.translator.for_lang(lang)
+        return await handler(event, data)
+
+
+class Flood(BaseMiddleware):
+    """Drops messages over the per-user limit; the first one over gets a notice."""
+
+    def __init__(self, guard: FloodGuard) -> None:
+        self.guard = guard
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict) -> Any:
+        user: User | None = data.get("event_from_user")
+        if user is None or not isinstance(event, Message):
+            return await handler(event, data)
+        verdict = self.guard.check(user.id, time.monotonic())
+        if verdict is Verdict.OK:
+            return await handler(event, data)
+        log.info("flood: %s from user %s", verdict.value, user.id)
+        if verdict is Verdict.WARN and event.chat.type == "private":
+            await event.answer(data["t"]("slow-down"))
+        return None

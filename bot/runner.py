@@ -1,0 +1,85 @@
+"""Running the bot: long polling or webhook, with a clean shutdown on SIGTERM and Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+
+from aiogram import Bot
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+
+from bot.app import App, build_app, create_bot
+from bot.config import Config
+
+log = logging.getLogger(__name__)
+
+
+class RunError(Exception):
+    """A problem that stops start-up, worded for the operator (one line)."""
+
+
+async def run(config: Config) -> None:
+    app = await build_app(config)
+    try:
+        bot = create_bot(config, on_forbidden=app.mark_blocked)
+    except Exception:
+        await app.close()
+        raise
+    try:
+        if config.telegram.mode == "webhook":
+            await run_webhook(app, bot)
+        else:
+            await run_polling(app, bot)
+    finally:
+        await app.close()
+        await bot.session.close()
+
+
+async def run_polling(app: App, bot: Bot) -> None:
+    await bot.delete_webhook(drop_pending_updates=False)
+    dp = app.dispatcher
+    # aiogram stops polling on SIGINT/SIGTERM; App.close() then lets in-flight updates end.
+    await dp.start_polling(bot, handle_signals=True, close_bot_session=False,
+                           allowed_updates=dp.resolve_used_update_types())
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run_webhook(app: App, bot: Bot, stop: asyncio.Event | None = None) -> None:
+    cfg = app.config.telegram.webhook
+    secret = os.environ.get(cfg.secret_env)
+    if not cfg.url:
+        raise RunError("telegram.webhook.url is not set (the public HTTPS base URL)")
+    if not secret:
+        raise RunError(f"{cfg.secret_env} is not set: webhook mode needs a secret token")
+    web_app = build_webhook_app(app, bot, secret)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    await web.TCPSite(runner, cfg.host, cfg.port).start()
+    dp = app.dispatcher
+    await bot.set_webhook(cfg.url.rstrip("/") + cfg.path, secret_token=secret,
+                          allowed_updates=dp.resolve_used_update_types())
+    log.info("webhook listening on %s:%s%s", cfg.host, cfg.port, cfg.path)
+    try:
+        await (stop or _stop_event()).wait()
+    finally:
+        await runner.cleanup()
+
+
+def build_webhook_app(app: App, bot: Bot, secret: str) -> web.Application:
+    """aiohttp application serving Telegram's webhook calls; the secret-token header is
+    checked by aiogram's handler (401 without it)."""
+    web_app = web.Application()
+    handler = SimpleRequestHandler(dispatcher=app.dispatcher, bot=bot, secret_token=secret)
+    handler.register(web_app, path=app.config.telegram.webhook.path)
+    setup_application(web_app, app.dispatcher, bot=bot)
+    return web_app

@@ -1,0 +1,48 @@
+"""Shared objects handed to handlers by name through the dispatcher (no globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.actions import DEFAULT_ACTIONS, Action
+from bot.config import Config
+from bot.i18n import Translator
+from bot.knowledge import KnowledgeBase
+from bot.matching import AnswerEngine
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from bot.flood import FloodGuard
+
+
+class Knowledge:
+    """The live answer engine. A reload builds a new engine and swaps it in one assignment,
+    so a question is always answered by one complete, validated knowledge base."""
+
+    def __init__(self, engine: AnswerEngine):
+        self.engine = engine
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self.engine.kb
+
+    def swap(self, engine: AnswerEngine) -> AnswerEngine:
+        old, self.engine = self.engine, engine
+        return old
+
+
+@dataclass
+class Services:
+    config: Config
+    knowledge: Knowledge
+    sessionmaker: async_sessionmaker[AsyncSession]
+    translator: Translator = field(default_factory=Translator)
+    flood: FloodGuard | None = None
+    actions: dict[str, Action] = field(default_factory=lambda: dict(DEFAULT_ACTIONS))
+
+    def as_kwargs(self) -> dict:
+        """What handlers can ask for by parameter name."""
+        return {"config": self.config, "knowledge": self.knowledge,
+                "translator": self.translator, "services": self}

@@ -1,0 +1,1 @@
+"""Telegram I/O helpers kept thin: retries, long replies."""

@@ -1,0 +1,82 @@
+"""Retries for outgoing API calls. aiogram itself retries nothing on sendMessage: a reply hit
+by 429 or a 5xx would simply be lost. Polling (getUpdates) has its own backoff and is left
+alone."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import (
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.methods import GetUpdates, Response, TelegramMethod
+
+log = logging.getLogger(__name__)
+OnForbidden = Callable[[int], Awaitable[None]]
+
+
+@dataclass
+class RetryStats:
+    retry_after_waits: int = 0
+    server_retries: int = 0
+    forbidden: int = 0
+    gave_up: int = 0
+
+
+@dataclass
+class RetryMiddleware(BaseRequestMiddleware):
+    retries: int = 5
+    max_retry_after: float = 120.0
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    on_forbidden: OnForbidden | None = None
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    stats: RetryStats = field(default_factory=RetryStats)
+
+    async def __call__(self, make_request: NextRequestMiddlewareType, bot: Bot,
+                       method: TelegramMethod) -> Response:
+        if isinstance(method, GetUpdates):
+            return await make_request(bot, method)
+        attempt = 0
+        while True:
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                if attempt >= self.retries or exc.retry_after > self.max_retry_after:
+                    self.stats.gave_up += 1
+                    raise
+                self.stats.retry_after_waits += 1
+                log.warning("%s: flood control, waiting %ss", type(method).__name__,
+                            exc.retry_after)
+                await self.sleep(exc.retry_after)
+            except (TelegramServerError, TelegramNetworkError) as exc:
+                if attempt >= self.retries:
+                    self.stats.gave_up += 1
+                    raise
+                self.stats.server_retries += 1
+                delay = min(self.max_delay, self.base_delay * 2 ** attempt)
+                delay *= random.uniform(0.8, 1.2)
+                log.warning("%s failed (%s), retry in %.1fs", type(method).__name__, exc, delay)
+                await self.sleep(delay)
+            except TelegramForbiddenError:
+                self.stats.forbidden += 1
+                chat_id = getattr(method, "chat_id", None)
+                if self.on_forbidden and isinstance(chat_id, int) and chat_id > 0:
+                    try:
+                        await self.on_forbidden(chat_id)
+                    except Exception:
+                        log.exception("could not mark chat %s as blocked", chat_id)
+                raise
+            attempt += 1

@@ -1,0 +1,78 @@
+"""Splitting long HTML messages into pieces Telegram accepts, never inside a tag."""
+
+from __future__ import annotations
+
+import re
+
+from bot import tghtml
+
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*>")
+
+
+def _open_tags_at(text: str, end: int) -> list[tuple[str, str]]:
+    """(name, opening tag as written) of the tags still open at ``end``."""
+    stack: list[tuple[str, str]] = []
+    for m in _TAG.finditer(text, 0, end):
+        name = m.group(2).lower()
+        if m.group(1):
+            if stack and stack[-1][0] == name:
+                stack.pop()
+        else:
+            stack.append((name, m.group(0)))
+    return stack
+
+
+def _best_cut(text: str, limit: int) -> int:
+    """A paragraph break with no tag open, else a line break, else a space; 0 if none."""
+    for sep in ("\n\n", "\n", " "):
+        best = 0
+        for m in re.finditer(re.escape(sep), text):
+            pos = m.end()
+            if tghtml.visible_length(text[:pos]) > limit:
+                break
+            if not _open_tags_at(text, pos):
+                best = pos
+        if best:
+            return best
+    return 0
+
+
+def _hard_cut(text: str, limit: int) -> int:
+    """The longest prefix within ``limit`` that does not end inside a tag or an entity."""
+    pos = last = 0
+    visible = 0
+    while pos < len(text) and visible < limit:
+        ch = text[pos]
+        if ch == "<" and (end := text.find(">", pos)) != -1:
+            pos = end + 1
+        elif ch == "&" and 0 < (end := text.find(";", pos)) - pos <= 10:
+            pos, visible = end + 1, visible + 1
+        else:
+            pos, visible = pos + 1, visible + (2 if ord(ch) > 0xFFFF else 1)
+        if visible <= limit:
+            last = pos
+    return last or 1
+
+
+def split_message(text: str, limit: int = tghtml.MAX_MESSAGE) -> list[str]:
+    """Split ``text`` into parts of at most ``limit`` visible characters: at paragraph
+    breaks where no tag is open if possible, then lines, then spaces; as a last resort a
+    hard cut that closes the open tags and reopens them in the next part."""
+    text = text.strip()
+    parts: list[str] = []
+    while text and tghtml.visible_length(text) > limit:
+        cut = _best_cut(text, limit)
+        if cut:
+            head, text = text[:cut], text[cut:]
+        else:
+            # Leave room for nothing: closing tags are invisible, so the limit still holds.
+            cut = _hard_cut(text, limit)
+            open_tags = _open_tags_at(text, cut)
+            head = text[:cut] + "".join(f"</{name}>" for name, _ in reversed(open_tags))
+            text = "".join(tag for _, tag in open_tags) + text[cut:]
+        if head.strip():
+            parts.append(head.strip())
+        text = text.strip()
+    if text:
+        parts.append(text)
+    return parts

@@ -1,0 +1,72 @@
+"""Browsing: main menu -> category (paginated) -> answer, with Back and Main menu."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from bot import keyboards
+from bot.answers import send_entry
+from bot.callbacks import Nav, Show
+from bot.i18n import Translate
+from bot.services import Knowledge, Services
+from bot.telegram.replies import NO_PREVIEW
+
+
+async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup,
+                edit: bool) -> None:
+    """Edit the pressed menu in place; answers to questions stay and get a new message."""
+    msg = query.message
+    if edit and isinstance(msg, Message):
+        try:
+            await msg.edit_text(text, reply_markup=markup, link_preview_options=NO_PREVIEW)
+            return
+        except TelegramBadRequest as exc:
+            if "not modified" in exc.message:
+                return
+            # Too old to edit, or not ours to edit: fall through to a new message.
+    if msg is not None:
+        await query.bot.send_message(msg.chat.id, text, reply_markup=markup,
+                                     link_preview_options=NO_PREVIEW)
+
+
+async def navigate(query: CallbackQuery, callback_data: Nav, knowledge: Knowledge,
+                   lang: str, t: Translate) -> None:
+    kb = knowledge.kb
+    await query.answer()
+    if not callback_data.cat:
+        await _show(query, t("menu-title"), keyboards.main_menu(kb, lang), callback_data.edit)
+        return
+    cat = kb.categories.get(callback_data.cat)
+    if cat is None or not kb.in_category(cat.id):
+        await query.message.answer(t("stale-menu")) if query.message else None
+        return
+    title = cat.title.get(lang) or cat.title["en"]
+    await _show(query, t("menu-category", title=title),
+                keyboards.category_menu(kb, cat.id, callback_data.page, lang, t),
+                callback_data.edit)
+
+
+async def show(query: CallbackQuery, callback_data: Show, knowledge: Knowledge, lang: str,
+               t: Translate, services: Services, bot: Bot, session) -> None:
+    kb = knowledge.kb
+    entry = kb.entries.get(callback_data.entry)
+    if entry is None or (callback_data.cat and callback_data.cat not in kb.categories):
+        await query.answer(t("stale-menu"), show_alert=True)
+        return
+    await query.answer()
+    if callback_data.cat and not entry.action:
+        markup = keyboards.answer_keyboard(entry, kb, lang, t, category=callback_data.cat)
+        await _show(query, entry.answer_in(lang), markup, edit=True)
+        return
+    if query.message:
+        await send_entry(bot, query.message.chat.id, entry, lang, t, services,
+                         user_id=query.from_user.id, session=session)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.callback_query.register(navigate, Nav.filter())
+    router.callback_query.register(show, Show.filter())
+    return router

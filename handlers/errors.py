@@ -1,0 +1,40 @@
+"""The last line of defence: log the update and the error, tell the user, carry on."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.types import ErrorEvent
+
+from bot.i18n import Translator, language_of
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(event: ErrorEvent, bot: Bot, translator: Translator,
+                   lang: str | None = None) -> bool:
+    update = event.update
+    log.error("update %s failed: %s: %s", update.update_id, type(event.exception).__name__,
+              event.exception, exc_info=event.exception)
+    if isinstance(event.exception, TelegramForbiddenError):
+        return True
+    message = update.message or (update.callback_query.message if update.callback_query
+                                 else None)
+    user = update.message.from_user if update.message else (
+        update.callback_query.from_user if update.callback_query else None)
+    if message is None:
+        return True
+    lang = lang or language_of(user.language_code if user else None)
+    try:
+        await bot.send_message(message.chat.id, translator.get(lang, "error-generic"))
+    except TelegramAPIError as exc:
+        log.warning("could not tell chat %s about the error: %s", message.chat.id, exc)
+    return True
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.errors.register(on_error)
+    return router

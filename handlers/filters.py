@@ -1,0 +1,27 @@
+"""Filters shared by routers."""
+
+from __future__ import annotations
+
+import re
+
+from aiogram import Bot
+from aiogram.filters import Filter
+from aiogram.types import Message
+
+
+class Addressed(Filter):
+    """Private chats: always. Groups: only messages that mention the bot or reply to it;
+    the mention is removed from the text handed to the handler."""
+
+    async def __call__(self, message: Message, bot: Bot) -> bool | dict:
+        if message.chat.type == "private":
+            return True
+        me = await bot.me()
+        reply = message.reply_to_message
+        if reply and reply.from_user and reply.from_user.id == me.id:
+            return True
+        text = message.text or ""
+        if me.username and f"@{me.username}".lower() in text.lower():
+            stripped = re.sub(rf"@{re.escape(me.username)}\b", " ", text, flags=re.I)
+            return {"question": " ".join(stripped.split())}
+        return False

@@ -1,0 +1,78 @@
+"""Free-text questions: the engine's answer, "did you mean" choices, or an honest fallback."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import keyboards
+from bot.answers import OUTCOMES, present, send_entry
+from bot.callbacks import Ask, Pick
+from bot.db import repo
+from bot.i18n import Translate, Translator
+from bot.matching.normalize import normalize
+from bot.services import Knowledge, Services
+from bot.tghtml import MAX_MESSAGE
+from handlers.filters import Addressed
+
+
+async def on_question(message: Message, bot: Bot, session: AsyncSession, knowledge: Knowledge,
+                      services: Services, translator: Translator, lang: str, t: Translate,
+                      question: str | None = None) -> None:
+    text = question if question is not None else message.text or ""
+    if len(text) > MAX_MESSAGE:
+        await message.answer(t("too-long", length=len(text), limit=MAX_MESSAGE))
+        text = text[:MAX_MESSAGE]
+    if not normalize(text):
+        await message.answer(t("empty-text"))
+        return
+    result = knowledge.engine.match(text, hint=lang)
+    row = await repo.record_question(
+        session, user_id=message.from_user.id, chat_id=message.chat.id, text=text,
+        lang=result.lang, matched_id=result.id or result.best_guess, score=result.score,
+        outcome=OUTCOMES[result.kind])
+    await present(bot, message.chat.id, result, translator.for_lang(result.lang), services,
+                  user_id=message.from_user.id, session=session, question_id=row.id)
+
+
+async def pick(query: CallbackQuery, callback_data: Pick, bot: Bot, knowledge: Knowledge,
+               services: Services, session: AsyncSession, lang: str, t: Translate) -> None:
+    if query.message is None:
+        await query.answer()
+        return
+    chat_id = query.message.chat.id
+    if callback_data.entry == "-":
+        await query.answer()
+        await bot.send_message(chat_id, t("none-of-these"),
+                               reply_markup=keyboards.fallback_keyboard(t, callback_data.q))
+        return
+    entry = knowledge.kb.entries.get(callback_data.entry)
+    if entry is None:
+        await query.answer(t("stale-menu"), show_alert=True)
+        return
+    await query.answer()
+    await send_entry(bot, chat_id, entry, lang, t, services, user_id=query.from_user.id,
+                     session=session, question_id=callback_data.q)
+
+
+async def ask_team(query: CallbackQuery, callback_data: Ask, t: Translate,
+                   services: Services) -> None:
+    """The question is already stored for staff; the hand-off to a staff chat builds on it."""
+    await query.answer()
+    if query.message is None:
+        return
+    if callback_data.q <= 0:
+        await query.message.answer(t("handoff-nothing"))
+        return
+    await query.message.answer(t("handoff-saved"))
+
+
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(on_question, F.text, Addressed())
+    router.callback_query.register(pick, Pick.filter())
+    router.callback_query.register(ask_team, Ask.filter())
+    return router

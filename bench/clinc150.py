@@ -92,7 +92,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--k", type=int, nargs="*", default=[5, 10])
     ap.add_argument("--draws", type=int, default=5)
-    ap.add_argument("--oos-target", type=float, default=0.87)
+    ap.add_argument("--oos-target", type=float, default=0.90)
     ap.add_argument("--tune", action="store_true", help="grid search on val only")
     ap.add_argument("--penalties", type=float, nargs="*", default=[0.0, 0.5, 1.0])
     args = ap.parse_args()

@@ -90,6 +90,36 @@ class BotConfig(_Model):
     website: str = "https://www.bsmu.by"
 
 
+class NewsConfig(_Model):
+    feeds: list[str] = []  # RSS/Atom feed URLs polled in addition to knowledge/news/
+    poll_minutes: float = Field(15.0, gt=0)
+    page_size: int = Field(5, ge=1, le=10)
+
+
+class DigestConfig(_Model):
+    timezone: str = "Europe/Minsk"
+    daily: str = "0 10 * * *"  # cron: minute hour day month weekday
+    weekly: str = "0 10 * * mon"
+    instant_check_seconds: float = Field(20.0, gt=0, le=60)
+    rate: float = Field(25.0, gt=0, le=1000)  # messages per second, all chats together
+    per_chat_rate: float = Field(1.0, gt=0, le=30)
+    paid_broadcast: bool = False  # pass allow_paid_broadcast (needed above ~30/s)
+    retries: int = Field(5, ge=0, le=20)  # for 5xx and network errors
+    lease_seconds: float = Field(300.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> DigestConfig:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {self.timezone!r}") from exc
+        if self.rate > 30 and not self.paid_broadcast:
+            raise ValueError("rate above 30 messages/s needs paid_broadcast: true")
+        return self
+
+
 class RedisConfig(_Model):
     url: str | None = None
 
@@ -101,6 +131,8 @@ class Config(_Model):
     staff: StaffConfig = StaffConfig()
     matching: MatchingConfig = MatchingConfig()
     bot: BotConfig = BotConfig()
+    news: NewsConfig = NewsConfig()
+    digest: DigestConfig = DigestConfig()
     redis: RedisConfig = RedisConfig()
     token: SecretStr | None = Field(default=None, exclude=True)
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     SmallInteger,
@@ -161,3 +163,122 @@ class Feedback(Base):
 
     def __repr__(self) -> str:
         return f"Feedback(id={self.id!r}, entry_id={self.entry_id!r}, vote={self.vote!r})"
+
+
+# -- news, subscriptions and digest delivery ------------------------------------------------
+
+FREQUENCIES: Final[tuple[str, ...]] = ("instant", "daily", "weekly")
+RUN_KINDS: Final[tuple[str, ...]] = ("instant", "daily", "weekly", "broadcast")
+DELIVERY_STATUSES: Final[tuple[str, ...]] = (
+    "pending",  # planned, not tried yet (safe to send after a restart)
+    "sending",  # a message of it is on its way: after a crash nobody knows if it arrived
+    "sent",
+    "failed",  # gave up (5xx/network after retries, or 400: can never succeed)
+    "blocked",  # 403: the subscriber blocked the bot or was deactivated
+    "uncertain",  # was "sending" when the process died: not resent, so never twice
+)
+
+
+def _in(values: tuple[str, ...], column: str) -> str:
+    return "{} IN ({})".format(column, ", ".join(f"'{v}'" for v in values))
+
+
+class NewsItem(Base):
+    """A news item, from the KB's YAML or a feed. ``id`` is the order of appearance: a
+    subscriber's cursor is the last id they were sent, so an item is delivered once even
+    when its publication date is older than items already sent."""
+
+    __tablename__ = "news_items"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # "kb:<id>" | "feed:<hash>"
+    source: Mapped[str] = mapped_column(String(32))  # "kb" | "feed"
+    published: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    url: Mapped[str | None] = mapped_column(String(2000))
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    # {"title": {"en": .., "ru": ..}, "summary": {..}, "body": {..}}
+    content: Mapped[dict] = mapped_column(JSON)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = (CheckConstraint(_in(FREQUENCIES, "frequency"), name="frequency"),)
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True,
+        autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    frequency: Mapped[str] = mapped_column(String(16), default="daily")
+    tags: Mapped[list | None] = mapped_column(JSON)  # None: every topic
+    lang: Mapped[str] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    cursor: Mapped[int] = mapped_column(BigInteger, default=0)  # last news_items.id sent
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DigestRun(Base):
+    """One digest (or broadcast) run; (kind, slot) is unique so a scheduled slot runs once,
+    whichever process or instance gets there first."""
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (
+        UniqueConstraint("kind", "slot"),
+        CheckConstraint(_in(RUN_KINDS, "kind"), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    slot: Mapped[str] = mapped_column(String(64))  # e.g. "2026-11-24T10:00+03:00"
+    status: Mapped[str] = mapped_column(String(16), default="planning")  # planning/sending/done
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class DigestPayload(Base):
+    """The messages of one digest text; subscribers with the same language, topics and
+    cursor share one payload instead of storing 100,000 copies."""
+
+    __tablename__ = "digest_payloads"
+    __table_args__ = (UniqueConstraint("run_id", "digest"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(
+        BigIntPK, ForeignKey("digest_runs.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64))  # hash of the messages
+    messages: Mapped[list] = mapped_column(JSON)  # HTML texts, each within Telegram's limit
+    items: Mapped[list] = mapped_column(JSON, default=list)  # news_items ids included
+
+
+class Delivery(Base):
+    """One digest for one subscriber: the unit of the persisted delivery queue."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("run_id", "user_id"),
+        CheckConstraint(_in(DELIVERY_STATUSES, "status"), name="status"),
+        Index("ix_deliveries_run_id_status", "run_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(
+        BigIntPK, ForeignKey("digest_runs.id", ondelete="CASCADE"))
+    payload_id: Mapped[int] = mapped_column(
+        BigIntPK, ForeignKey("digest_payloads.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0)  # resume multi-part digests
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

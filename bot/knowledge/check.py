@@ -27,6 +27,7 @@ def run_check(directory: Path, *, verbose: bool = False, out=None) -> int:
     print(f"\n{directory}: {len(kb.entries)} entries in {len(kb.categories)} categories, "
           f"{len(kb.files)} files", file=out)
     print("phrasings: " + ", ".join(f"{lang} {n}" for lang, n in phrasings.items()), file=out)
+    print(f"news items: {len(kb.news)}", file=out)
     print(f"unverified entries (staff to confirm): {len(unverified)}", file=out)
     if unverified and verbose:
         print("  " + ", ".join(unverified), file=out)

@@ -8,10 +8,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.knowledge.models import Category, Entry, KnowledgeBase
+from bot.knowledge.models import Category, Entry, KnowledgeBase, NewsItem
 from bot.knowledge.yamlsource import Problem, YAMLSyntaxError, line_of, parse
 
 TOP_KEYS = {"categories", "entries", "synonyms", "neutral"}
+NEWS_DIR = "news"  # knowledge/news/*.yaml: files with a top-level 'news' list
 
 
 class KBError(Exception):
@@ -33,7 +34,7 @@ class _FileReader:
     def error(self, line: int | None, entry: str | None, message: str) -> None:
         self.problems.append(Problem("error", self.display, line, entry, message))
 
-    def read(self) -> tuple[dict[str, Any], Any]:
+    def read(self, top_keys: set[str] = TOP_KEYS) -> tuple[dict[str, Any], Any]:
         try:
             text = self.path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
@@ -51,10 +52,10 @@ class _FileReader:
                                 "'synonyms' or 'neutral'")
             return {}, node
         for key in data:
-            if key not in TOP_KEYS:
+            if key not in top_keys:
                 self.error(line_of(node, [key]), None,
                            f"unknown top-level key {key!r} (expected one of "
-                           f"{', '.join(sorted(TOP_KEYS))})")
+                           f"{', '.join(sorted(top_keys))})")
         return data, node
 
 
@@ -85,6 +86,7 @@ class Collected:
     categories: list[Category] = field(default_factory=list)
     synonyms: list[list[str]] = field(default_factory=list)
     neutral: list[str] = field(default_factory=list)
+    news: list[NewsItem] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     broken: set[str] = field(default_factory=set)  # ids of entries that failed the schema
@@ -140,7 +142,26 @@ def read_directory(directory: Path) -> Collected:
     if not files:
         problems.append(Problem("error", str(directory), None, None,
                                 "no knowledge-base files (*.yaml) found"))
-    out.files = [str(p) for p in files]
+    news_files = sorted([*(directory / NEWS_DIR).glob("*.yaml"),
+                         *(directory / NEWS_DIR).glob("*.yml")])
+    for path in news_files:
+        reader = _FileReader(path, str(path))
+        data, node = reader.read({"news"})
+        for i, raw in _items(reader, data, node, "news"):
+            base = ["news", i]
+            if not isinstance(raw, dict):
+                reader.error(line_of(node, base), None, "a news item must be a mapping")
+                continue
+            item_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+            try:
+                out.news.append(NewsItem.model_validate(
+                    {**raw, "line": line_of(node, base) or 0, "file": str(path)}))
+            except ValidationError as exc:
+                _schema_problems(reader, node, base, exc, item_id)
+                if item_id:
+                    broken.add(item_id)
+        problems.extend(reader.problems)
+    out.files = [str(p) for p in [*files, *news_files]]
     return out
 
 

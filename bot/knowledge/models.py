@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import date as date_type
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -37,6 +39,7 @@ class Entry(_Strict):
     source: str | None = None
     verified: bool = True
     action: Literal["show_news", "subscribe"] | None = None
+    news: list[str] = []  # ids of news items this entry links to
     line: int = Field(0, exclude=True)
     file: str = Field("", exclude=True)
 
@@ -69,6 +72,34 @@ class Entry(_Strict):
         return self.answer.get(lang) or next(iter(self.answer.values()))
 
 
+class NewsItem(_Strict):
+    """A news item staff write as YAML under knowledge/news/."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=60)
+    date: date_type
+    title: dict[Lang, str]
+    summary: dict[Lang, str]
+    body: dict[Lang, str]
+    url: str | None = Field(None, pattern=r"^https?://")
+    tags: list[str] = []
+    source: str | None = None
+    verified: bool = True
+    line: int = Field(0, exclude=True)
+    file: str = Field("", exclude=True)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: list[str]) -> list[str]:
+        bad = [t for t in v if not re.fullmatch(r"[a-z][a-z0-9_-]*", t)]
+        if bad:
+            raise ValueError(f"tags must be lowercase words: {bad}")
+        return v
+
+    def text(self, field: str, lang: str) -> str:
+        values: dict[str, str] = getattr(self, field)
+        return values.get(lang) or next(iter(values.values()))
+
+
 class Synonyms(_Strict):
     groups: list[list[str]]
 
@@ -81,13 +112,16 @@ class KnowledgeBase:
     categories: dict[str, Category]
     synonyms: tuple[tuple[str, ...], ...] = ()
     neutral: frozenset[str] = frozenset()  # words that say nothing about the topic here
-    news: tuple = ()
+    news: tuple[NewsItem, ...] = ()  # newest first
     files: tuple[str, ...] = field(default=())
 
     def ordered_categories(self) -> list[Category]:
         """Categories for the topic menu, in their configured order."""
         cats = (c for c in self.categories.values() if not c.hidden)
         return sorted(cats, key=lambda c: (c.order, c.id))
+
+    def news_item(self, news_id: str) -> NewsItem | None:
+        return next((n for n in self.news if n.id == news_id), None)
 
     def in_category(self, category_id: str) -> list[Entry]:
         return [e for e in self.entries.values() if e.category == category_id]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import tghtml
-from bot.knowledge.models import LANGS, Category, Entry, KnowledgeBase
+from bot.knowledge.models import LANGS, Category, Entry, KnowledgeBase, NewsItem
 
 if TYPE_CHECKING:
     from bot.knowledge.loader import Collected
@@ -27,14 +27,47 @@ REQUIRED_IDS = (
 )
 ACTION_IDS = {"news.latest": "show_news", "bot.subscribe": "subscribe"}
 MIN_PHRASINGS = 3
+MAX_NEWS_TITLE = 200
+MAX_NEWS_SUMMARY = 1000
+MAX_NEWS_BODY = 20_000  # split between messages when sent; a digest shows the summary
 
 
-def _problem(level: str, e: Entry | Category, message: str, entry: str | None = None):
+def _problem(level: str, e: Entry | Category | NewsItem, message: str,
+             entry: str | None = None) -> Problem:
     return Problem(level, e.file, e.line or None, entry, message)
 
 
+def _check_news(items: list[NewsItem]) -> tuple[list[NewsItem], list[Problem]]:
+    out: list[Problem] = []
+    seen: dict[str, NewsItem] = {}
+    for n in items:
+        if n.id in seen:
+            first = seen[n.id]
+            out.append(_problem("error", n, f"duplicate news id (first at {first.file}:"
+                                f"{first.line})", n.id))
+            continue
+        seen[n.id] = n
+        limits = {"title": MAX_NEWS_TITLE, "summary": MAX_NEWS_SUMMARY, "body": MAX_NEWS_BODY}
+        for fname, limit in limits.items():
+            values: dict[str, str] = getattr(n, fname)
+            for lang in LANGS:
+                if lang not in values:
+                    out.append(_problem("error", n, f"missing {lang} version of '{fname}'",
+                                        n.id))
+            for lang, text in values.items():
+                for p in tghtml.problems(text):
+                    out.append(_problem("error", n, f"{fname}.{lang}: Telegram would reject "
+                                        f"the HTML: {p}", n.id))
+                length = tghtml.visible_length(text)
+                if length > limit:
+                    out.append(_problem("error", n, f"{fname}.{lang} is {length} characters "
+                                        f"(at most {limit})", n.id))
+    ordered = sorted(seen.values(), key=lambda n: (n.date, n.id), reverse=True)
+    return ordered, out
+
+
 def _check_entry(e: Entry, categories: dict[str, Category], ids: set[str],
-                 broken: set[str]) -> list[Problem]:
+                 broken: set[str], news_ids: set[str] = frozenset()) -> list[Problem]:
     out: list[Problem] = []
 
     def err(msg: str) -> None:
@@ -67,6 +100,9 @@ def _check_entry(e: Entry, categories: dict[str, Category], ids: set[str],
             warn("lists itself in 'related'")
         elif rel not in ids and rel not in broken:
             err(f"related id {rel!r} does not exist")
+    for nid in e.news:
+        if nid not in news_ids and nid not in broken:
+            err(f"news id {nid!r} does not exist")
     expected = ACTION_IDS.get(e.id)
     if expected and e.action != expected:
         err(f"must have action: {expected}")
@@ -97,8 +133,11 @@ def cross_check(found: Collected) -> tuple[KnowledgeBase, list[Problem]]:
             continue
         by_id[e.id] = e
     ids = set(by_id)
+    news, news_problems = _check_news(found.news)
+    problems.extend(news_problems)
+    news_ids = {n.id for n in news}
     for e in by_id.values():
-        problems.extend(_check_entry(e, cats, ids, broken))
+        problems.extend(_check_entry(e, cats, ids, broken, news_ids))
     owners: dict[str, set[str]] = defaultdict(set)
     for e in by_id.values():
         seen: set[str] = set()
@@ -129,5 +168,6 @@ def cross_check(found: Collected) -> tuple[KnowledgeBase, list[Problem]]:
             problems.append(Problem("warning", where, None, rid, "required topic is missing"))
     kb = KnowledgeBase(entries=by_id, categories=cats,
                        synonyms=tuple(tuple(g) for g in synonyms),
-                       neutral=frozenset(normalize(w) for w in found.neutral), files=tuple(files))
+                       neutral=frozenset(normalize(w) for w in found.neutral),
+                       news=tuple(news), files=tuple(files))
     return kb, problems

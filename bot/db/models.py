@@ -198,6 +198,8 @@ class NewsItem(Base):
     tags: Mapped[list] = mapped_column(JSON, default=list)
     # {"title": {"en": .., "ru": ..}, "summary": {..}, "body": {..}}
     content: Mapped[dict] = mapped_column(JSON)
+    # Removed from the KB (or the feed said so): hidden from /news, never sent again.
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("url", sa.String(length=2000), nullable=True),
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("content", sa.JSON(), nullable=False),
+        sa.Column("withdrawn", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("first_seen", TIMESTAMP, nullable=False),
         sa.Column("updated_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_news_items")),

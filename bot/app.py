@@ -21,6 +21,7 @@ from bot.i18n import Translator
 from bot.knowledge import load_knowledge
 from bot.matching import AnswerEngine
 from bot.middlewares import DbSession, Flood, InFlight, UserContext
+from bot.news.store import sync_kb_news
 from bot.services import Knowledge, Services
 from bot.telegram.retry import RetryMiddleware
 
@@ -111,5 +112,9 @@ async def build_app(config: Config, *, migrate: bool = True) -> App:
         await upgrade(db)
     services = Services(config=config, knowledge=Knowledge(engine),
                         sessionmaker=create_sessionmaker(db))
+    if migrate:
+        async with services.sessionmaker() as session:
+            await sync_kb_news(session, kb)
+            await session.commit()
     dp, inflight = create_dispatcher(services)
     return App(config, services, dp, db, inflight)

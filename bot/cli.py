@@ -67,6 +67,24 @@ def cmd_kb_check(args: argparse.Namespace, config: Config) -> int:
     return run_check(Path(args.dir or config.knowledge.path), verbose=args.verbose)
 
 
+@command("kb diff")
+def cmd_kb_diff(args: argparse.Namespace, config: Config) -> int:
+    from bot.knowledge import load_knowledge
+    from bot.knowledge.diff import diff
+
+    old, _ = load_knowledge(args.old)
+    new, problems = load_knowledge(args.new, strict=False)
+    errors = [p for p in problems if p.level == "error"]
+    for p in errors:
+        print(p)
+    for line in diff(old, new).lines():
+        print(line)
+    if errors:
+        print(f"{args.new} has {len(errors)} error(s): it would be refused on reload")
+        return 1
+    return 0
+
+
 def _setup_logging(level: str = "INFO") -> None:
     import logging
 
@@ -136,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     check = kb_sub.add_parser("check", help="validate the knowledge base")
     check.add_argument("dir", nargs="?", help="directory (default: knowledge.path)")
     check.add_argument("-v", "--verbose", action="store_true", help="list warnings in full")
+
+    kdiff = kb_sub.add_parser("diff", help="what changes from one KB directory to another")
+    kdiff.add_argument("old")
+    kdiff.add_argument("new")
 
     sub.add_parser("run", help="run the Telegram bot (token from BOT_TOKEN)")
     console = sub.add_parser("console", help="chat with the bot in this terminal, no Telegram")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.actions import DEFAULT_ACTIONS, Action
 from bot.config import Config
@@ -41,6 +42,8 @@ class Services:
     translator: Translator = field(default_factory=Translator)
     flood: FloodGuard | None = None
     actions: dict[str, Action] = field(default_factory=lambda: dict(DEFAULT_ACTIONS))
+    # Called after a successful KB reload with its ReloadResult (instant digests, staff).
+    on_reload: list[Callable[[Any], Awaitable[None]]] = field(default_factory=list)
 
     def as_kwargs(self) -> dict:
         """What handlers can ask for by parameter name."""

@@ -38,8 +38,12 @@ def parse(text: str) -> tuple[Any, yaml.Node | None]:
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
         msg = " ".join(p for p in (exc.context, exc.problem) if p) or str(exc)
+        if exc.context_mark and "<stream end>" in (exc.problem or ""):
+            # "expected ']' but got <stream end>": where the bracket opened is the place to fix.
+            msg += f" (the file ended at line {mark.line + 1})"
+            mark = exc.context_mark
+        line = mark.line + 1 if mark else None
         raise YAMLSyntaxError(line, msg) from exc
     except yaml.YAMLError as exc:
         raise YAMLSyntaxError(None, str(exc)) from exc

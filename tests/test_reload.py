@@ -1,0 +1,125 @@
+"""Reloading the KB without downtime, and the change summary shared with ``kb diff``."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.config import Config
+from bot.db import create_engine, create_sessionmaker, upgrade
+from bot.knowledge import load_knowledge
+from bot.matching import AnswerEngine
+from bot.news import store
+from bot.reload import reload_knowledge
+from bot.services import Knowledge, Services
+
+ROOT = Path(__file__).resolve().parents[1]
+NEW_ENTRY = """
+entries:
+  - id: about.mascot
+    category: about
+    questions:
+      en: ["what is the university mascot", "bsmu mascot", "mascot of the university"]
+      ru: ["какой талисман у университета", "талисман БГМУ", "талисман вуза"]
+    answer: {en: "The mascot is a placeholder.", ru: "Талисман — заглушка."}
+"""
+NEWS = """
+news:
+  - id: 2026-11-01-open-day
+    date: 2026-11-01
+    tags: [events]
+    title: {en: "Open day", ru: "День открытых дверей"}
+    summary: {en: "An open day.", ru: "День открытых дверей."}
+    body: {en: "Details.", ru: "Подробности."}
+"""
+
+
+@pytest.fixture
+async def services(tmp_path: Path):
+    kb_dir = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge", kb_dir)
+    config = Config.model_validate({
+        "knowledge": {"path": str(kb_dir)},
+        "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"}})
+    kb, _ = load_knowledge(kb_dir)
+    db = create_engine(config.database.url)
+    await upgrade(db)
+    svc = Services(config=config, knowledge=Knowledge(AnswerEngine(kb, config.matching)),
+                   sessionmaker=create_sessionmaker(db))
+    async with svc.sessionmaker() as s:
+        await store.sync_kb_news(s, kb)
+        await s.commit()
+    yield svc
+    await db.dispose()
+
+
+async def test_broken_yaml_keeps_the_running_kb(services: Services) -> None:
+    kb_dir = Path(services.config.knowledge.path)
+    before = services.knowledge.engine
+    (kb_dir / "broken.yaml").write_text("entries:\n  - id: x.y\n    category: [unclosed\n")
+    result = await reload_knowledge(services)
+    assert not result.ok
+    assert services.knowledge.engine is before
+    assert any(str(p).startswith(f"{kb_dir / 'broken.yaml'}:3") for p in result.errors)
+    assert services.knowledge.engine.match("is there a dormitory").id == \
+        "accommodation.dormitory"
+
+
+async def test_schema_error_names_entry_and_keeps_kb(services: Services) -> None:
+    kb_dir = Path(services.config.knowledge.path)
+    (kb_dir / "bad.yaml").write_text(NEW_ENTRY.replace("category: about", "category: nope"))
+    result = await reload_knowledge(services)
+    assert not result.ok
+    assert [(p.entry, p.message) for p in result.errors] == [
+        ("about.mascot", "unknown category 'nope'")]
+    assert services.knowledge.engine.match("bsmu mascot").id is None
+
+
+async def test_new_entry_answers_at_once_and_news_is_synced(services: Services) -> None:
+    kb_dir = Path(services.config.knowledge.path)
+    (kb_dir / "mascot.yaml").write_text(NEW_ENTRY)
+    (kb_dir / "news" / "open-day.yaml").write_text(NEWS)
+    result = await reload_knowledge(services)
+    assert result.ok, result.errors
+    assert result.changes.added == ["about.mascot"]
+    assert result.changes.news_added == ["2026-11-01-open-day"]
+    assert len(result.new_news_ids) == 1
+    assert services.knowledge.engine.match("what's the mascot of bsmu?").id == "about.mascot"
+    async with services.sessionmaker() as s:
+        titles = [store.text(r, "title", "en") for r in await store.latest(s, 10)]
+    assert titles[0] == "Open day"
+    # A second reload with nothing changed adds nothing.
+    again = await reload_knowledge(services)
+    assert again.ok and again.changes.empty and again.new_news_ids == []
+
+
+async def test_removed_news_is_withdrawn(services: Services) -> None:
+    kb_dir = Path(services.config.knowledge.path)
+    shutil.rmtree(kb_dir / "news")
+    (kb_dir / "news").mkdir()
+    text = (kb_dir / "partnerships.yaml").read_text()
+    (kb_dir / "partnerships.yaml").write_text(
+        text.replace("    news: [2023-03-03-amu-cooperation]\n", ""))
+    result = await reload_knowledge(services)
+    assert result.ok, result.errors
+    assert result.changes.news_removed == ["2023-03-03-amu-cooperation"]
+    async with services.sessionmaker() as s:
+        assert await store.count(s) == 0
+
+
+def test_kb_diff_command(tmp_path: Path, capsys) -> None:
+    new = tmp_path / "new"
+    shutil.copytree(ROOT / "knowledge", new)
+    (new / "mascot.yaml").write_text(NEW_ENTRY)
+    text = (new / "accommodation.yaml").read_text()
+    (new / "accommodation.yaml").write_text(text.replace("Dormitory", "Dorms", 1))
+    assert main(["kb", "diff", str(ROOT / "knowledge"), str(new)]) == 0
+    out = capsys.readouterr().out
+    assert "entries added (1): about.mascot" in out
+    assert "accommodation.dormitory: title" in out
+    (new / "broken.yaml").write_text("entries: [")
+    assert main(["kb", "diff", str(ROOT / "knowledge"), str(new)]) == 1
+    assert "would be refused" in capsys.readouterr().out

@@ -25,8 +25,11 @@ class Show(CallbackData, prefix="s1"):
 
 
 class Vote(CallbackData, prefix="v1"):
+    """👍/👎 on an answer; ``q`` the question it answered (0 = opened from a menu)."""
+
     entry: str
     up: bool
+    q: int = 0
 
 
 class Pick(CallbackData, prefix="p1"):

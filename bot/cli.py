@@ -85,6 +85,81 @@ def cmd_kb_diff(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+async def _with_db(config: Config, fn):
+    from bot.db import create_engine, create_sessionmaker, upgrade
+
+    engine = create_engine(config.database.url)
+    try:
+        await upgrade(engine)
+        async with create_sessionmaker(engine)() as session:
+            return await fn(session)
+    finally:
+        await engine.dispose()
+
+
+@command("stats")
+def cmd_stats(args: argparse.Namespace, config: Config) -> int:
+    import asyncio
+
+    from bot.i18n import Translator
+    from bot.staff.stats import chart_png, collect, render
+    from bot.tghtml import plain_text
+
+    st = asyncio.run(_with_db(config, lambda s: collect(s, args.days)))
+    print(plain_text(render(st, Translator().for_lang(args.lang))))
+    if args.chart:
+        Path(args.chart).write_bytes(chart_png(st))
+        print(f"chart written to {args.chart}")
+    return 0
+
+
+@command("kb suggest")
+def cmd_kb_suggest(args: argparse.Namespace, config: Config) -> int:
+    import asyncio
+
+    from bot.knowledge import load_knowledge
+    from bot.matching import AnswerEngine
+    from bot.staff.unanswered import fetch, group, patch_yaml
+
+    rows = asyncio.run(_with_db(config, lambda s: fetch(s, args.days)))
+    kb, _ = load_knowledge(_knowledge_dir(args, config))
+    groups = group(rows, AnswerEngine(kb, config.matching))
+    if not groups:
+        print(f"no unanswered or downvoted questions in the last {args.days} days")
+        return 0
+    for g in groups:
+        closest = f"{g.closest} ({g.closest_score:.0f})" if g.closest else "-"
+        why = ", ".join(f"{k} {v}" for k, v in g.reasons.items() if v)
+        print(f"{g.count:4d}  [{g.lang}] {g.example}   closest: {closest}   ({why})")
+        for text in list(g.texts)[1:4]:
+            print(f"        also: {text}")
+    if args.write:
+        Path(args.write).write_text(patch_yaml(groups), encoding="utf-8")
+        print(f"patch written to {args.write}: review it, then `kb apply {args.write}`")
+    return 0
+
+
+@command("kb apply")
+def cmd_kb_apply(args: argparse.Namespace, config: Config) -> int:
+    from bot.knowledge.apply import PatchError, apply_patch
+
+    try:
+        result = apply_patch(_knowledge_dir(args, config), Path(args.file))
+    except PatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for p in result.problems:
+        if p.level == "error":
+            print(p)
+    if not result.ok:
+        print("not applied: the knowledge base would not validate")
+        return 1
+    for q in result.skipped:
+        print(f"skipped (already a phrasing): {q}")
+    print(f"added {result.added} phrasing(s)")
+    return 0
+
+
 def _setup_logging(level: str = "INFO") -> None:
     import logging
 
@@ -158,6 +233,19 @@ def build_parser() -> argparse.ArgumentParser:
     kdiff = kb_sub.add_parser("diff", help="what changes from one KB directory to another")
     kdiff.add_argument("old")
     kdiff.add_argument("new")
+
+    suggest = kb_sub.add_parser("suggest", help="unanswered questions, grouped")
+    suggest.add_argument("--days", type=int, default=30)
+    suggest.add_argument("--write", metavar="FILE", help="write a YAML patch for review")
+    suggest.add_argument("--knowledge", help="knowledge-base directory")
+    kapply = kb_sub.add_parser("apply", help="merge a reviewed phrasing patch into the KB")
+    kapply.add_argument("file")
+    kapply.add_argument("--knowledge", help="knowledge-base directory")
+
+    stats = sub.add_parser("stats", help="what students asked")
+    stats.add_argument("--days", type=int, default=7)
+    stats.add_argument("--chart", metavar="PNG", help="write the chart to this file")
+    stats.add_argument("--lang", choices=["en", "ru"], default="en")
 
     sub.add_parser("run", help="run the Telegram bot (token from BOT_TOKEN)")
     console = sub.add_parser("console", help="chat with the bot in this terminal, no Telegram")

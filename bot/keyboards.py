@@ -67,10 +67,10 @@ def answer_keyboard(entry: Entry, kb: KnowledgeBase, lang: str, t: Translate, *,
         if other:
             b.row(InlineKeyboardButton(text=_label(other.label(lang)),
                                        callback_data=Show(entry=other.id).pack()))
-    b.row(InlineKeyboardButton(text=t("btn-vote-up"),
-                               callback_data=Vote(entry=entry.id, up=True).pack()),
-          InlineKeyboardButton(text=t("btn-vote-down"),
-                               callback_data=Vote(entry=entry.id, up=False).pack()))
+    b.row(InlineKeyboardButton(text=t("btn-vote-up"), callback_data=Vote(
+              entry=entry.id, up=True, q=question_id).pack()),
+          InlineKeyboardButton(text=t("btn-vote-down"), callback_data=Vote(
+              entry=entry.id, up=False, q=question_id).pack()))
     if category:
         b.row(InlineKeyboardButton(text=t("btn-back"), callback_data=Nav(cat=category).pack()),
               InlineKeyboardButton(text=t("btn-main-menu"), callback_data=Nav().pack()))

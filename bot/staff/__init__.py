@@ -1,0 +1,1 @@
+"""Admissions staff tools: statistics, unanswered questions, hand-off, broadcasts, audit."""

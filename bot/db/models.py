@@ -284,3 +284,68 @@ class Delivery(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# -- admissions staff: audit, hand-off conversations, bans ----------------------------------
+
+HANDOFF_STATUSES: Final[tuple[str, ...]] = ("open", "closed")
+
+
+class StaffAction(Base):
+    """Audit trail: every staff action, who and when."""
+
+    __tablename__ = "staff_audit"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    details: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Handoff(Base):
+    """A student's conversation with the admissions team in the staff chat."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (CheckConstraint(_in(HANDOFF_STATUSES, "status"), name="status"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)  # the student's chat
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    staff_chat_id: Mapped[int] = mapped_column(BigInteger)
+    topic_id: Mapped[int | None] = mapped_column(BigInteger)  # forum topic of this student
+    question_id: Mapped[int | None] = mapped_column(
+        BigIntPK, ForeignKey("questions.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class HandoffMessage(Base):
+    """Which staff-chat message belongs to which conversation, so a staff reply to it
+    reaches the right student."""
+
+    __tablename__ = "handoff_messages"
+    __table_args__ = (UniqueConstraint("staff_chat_id", "staff_message_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    handoff_id: Mapped[int] = mapped_column(
+        BigIntPK, ForeignKey("handoffs.id", ondelete="CASCADE"), index=True)
+    staff_chat_id: Mapped[int] = mapped_column(BigInteger)
+    staff_message_id: Mapped[int] = mapped_column(BigInteger)
+    direction: Mapped[str] = mapped_column(String(16))  # "to_staff" | "to_student"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HandoffBan(Base):
+    """Students barred from the hand-off (abuse); they are told politely."""
+
+    __tablename__ = "handoff_bans"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    banned_by: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -47,3 +47,52 @@ class Ask(CallbackData, prefix="a1"):
 
 class SetLang(CallbackData, prefix="l1"):
     lang: str
+
+
+class Handoff(CallbackData, prefix="h1"):
+    """Confirm (``send``) or cancel sending question ``q`` to the admissions team."""
+
+    q: int = 0
+    send: bool = True
+
+
+# -- news and subscriptions -----------------------------------------------------------------
+
+
+class NewsList(CallbackData, prefix="nl1"):
+    """A page of the news list; ``edit`` = replace the pressed message."""
+
+    page: int = 0
+    edit: bool = True
+
+
+class NewsShow(CallbackData, prefix="ns1"):
+    """A news item by its news_items.id; ``page`` = the list page Back returns to."""
+
+    id: int
+    page: int = 0
+
+
+class NewsKb(CallbackData, prefix="nk1"):
+    """A KB news item by its KB id (ids are at most 60 characters: the data fits 64)."""
+
+    id: str
+
+
+class SubOp(CallbackData, prefix="so1"):
+    """Subscription actions: on (subscribe), off (unsubscribe), undo, all (every topic),
+    menu (show the settings menu as a new message)."""
+
+    op: str
+
+
+class SubFreq(CallbackData, prefix="sf1"):
+    freq: str
+
+
+class SubTopic(CallbackData, prefix="st1"):
+    tag: str
+
+
+class SubLang(CallbackData, prefix="sl1"):
+    lang: str

@@ -31,14 +31,18 @@ class Translator:
         self.bundles: dict[str, FluentBundle] = {}
         self.keys: dict[str, set[str]] = {}
         for lang in LANGUAGES:
-            resource = FluentResource((directory / f"{lang}.ftl").read_text(encoding="utf-8"))
+            # <lang>.ftl, plus one file per feature in <lang>/ (staff.ftl, ...).
+            files = [directory / f"{lang}.ftl", *sorted((directory / lang).glob("*.ftl"))]
             bundle = FluentBundle([lang], use_isolating=False)
-            bundle.add_resource(resource)
+            self.keys[lang] = set()
+            for path in files:
+                resource = FluentResource(path.read_text(encoding="utf-8"))
+                bundle.add_resource(resource)
+                self.keys[lang] |= {getattr(e.id, "name", "") for e in resource.body
+                                    if hasattr(e, "id")}
             self.bundles[lang] = bundle
-            self.keys[lang] = {getattr(e.id, "name", "") for e in resource.body
-                               if hasattr(e, "id")}
 
-    def get(self, lang: str, key: str, **args: object) -> str:
+    def get(self, lang: str, key: str, /, **args: object) -> str:
         bundle = self.bundles.get(lang) or self.bundles[DEFAULT]
         if not bundle.has_message(key):
             log.error("missing translation %s for %s", key, lang)
@@ -51,7 +55,7 @@ class Translator:
         return text
 
     def for_lang(self, lang: str) -> Translate:
-        def t(key: str, **args: object) -> str:
+        def t(key: str, /, **args: object) -> str:
             return self.get(lang, key, **args)
 
         return t

@@ -12,8 +12,26 @@ from bot.config import Config
 
 
 def get_routers(config: Config) -> list[Router]:
-    from handlers import browse, errors, feedback, language, media, questions, stale, start
+    from handlers import (
+        browse,
+        errors,
+        feedback,
+        handoff,
+        language,
+        media,
+        news,
+        questions,
+        staff,
+        stale,
+        start,
+        subscriptions,
+        unknown,
+    )
 
-    # Free text and the catch-alls come last: they take whatever the others did not.
-    modules = (errors, start, language, browse, feedback, questions, media, stale)
+    # Staff commands first (invisible to others), the news and subscription commands before
+    # the hand-off (they work during a conversation too), the hand-off before free text (an
+    # open conversation takes the student's messages), unknown commands before questions,
+    # and the catch-alls last: they take whatever the others did not.
+    modules = (errors, staff, start, language, browse, feedback, news, subscriptions, handoff,
+               unknown, questions, media, stale)
     return [m.create_router() for m in modules]

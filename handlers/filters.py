@@ -25,3 +25,17 @@ class Addressed(Filter):
             stripped = re.sub(rf"@{re.escape(me.username)}\b", " ", text, flags=re.I)
             return {"question": " ".join(stripped.split())}
         return False
+
+
+class IsStaff(Filter):
+    """The sender is listed in staff.admins. Staff commands are invisible to everyone else:
+    they fall through to the unknown-command reply like any other unknown command."""
+
+    async def __call__(self, event: Message, config) -> bool:  # type: ignore[override]
+        user = event.from_user
+        return user is not None and config.is_admin(user.id)
+
+
+class InStaffChat(Filter):
+    async def __call__(self, message: Message, config) -> bool:  # type: ignore[override]
+        return config.staff.chat_id is not None and message.chat.id == config.staff.chat_id

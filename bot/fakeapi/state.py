@@ -64,7 +64,11 @@ class Chat:
 
     def full_info(self) -> dict[str, Any]:
         """ChatFullInfo for getChat: the Chat fields plus the always-present extras."""
-        return {**self.to_json(), "accent_color_id": 0, "max_reaction_count": 11}
+        # ChatFullInfo: accepted_gift_types is required since Bot API 9.0.
+        return {**self.to_json(), "accent_color_id": 0, "max_reaction_count": 11,
+                "accepted_gift_types": {"unlimited_gifts": True, "limited_gifts": True,
+                                        "unique_gifts": True, "premium_subscription": True,
+                                        "gifts_from_channels": True}}
 
     def allocate_id(self, wanted: int | None = None) -> int:
         if wanted is not None:

@@ -1,0 +1,80 @@
+"""Hand-off conversations between a student and the staff chat (database side)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Handoff, HandoffBan, HandoffMessage, utcnow
+
+
+async def is_banned(session: AsyncSession, user_id: int) -> bool:
+    return await session.get(HandoffBan, user_id) is not None
+
+
+async def ban(session: AsyncSession, user_id: int, by: int, reason: str | None = None) -> bool:
+    if await session.get(HandoffBan, user_id) is not None:
+        return False
+    session.add(HandoffBan(user_id=user_id, banned_by=by, reason=reason))
+    await session.flush()
+    return True
+
+
+async def unban(session: AsyncSession, user_id: int) -> bool:
+    row = await session.get(HandoffBan, user_id)
+    if row is None:
+        return False
+    await session.delete(row)
+    await session.flush()
+    return True
+
+
+async def open_for(session: AsyncSession, user_id: int) -> Handoff | None:
+    return await session.scalar(select(Handoff).where(
+        Handoff.user_id == user_id, Handoff.status == "open").order_by(Handoff.id.desc()))
+
+
+async def last_topic(session: AsyncSession, user_id: int, staff_chat_id: int) -> int | None:
+    """A student keeps one forum topic across conversations."""
+    return await session.scalar(select(Handoff.topic_id).where(
+        Handoff.user_id == user_id, Handoff.staff_chat_id == staff_chat_id,
+        Handoff.topic_id.is_not(None)).order_by(Handoff.id.desc()).limit(1))
+
+
+async def start(session: AsyncSession, *, user_id: int, chat_id: int, staff_chat_id: int,
+                topic_id: int | None, question_id: int | None) -> Handoff:
+    row = Handoff(user_id=user_id, chat_id=chat_id, staff_chat_id=staff_chat_id,
+                  topic_id=topic_id, question_id=question_id, status="open")
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def link(session: AsyncSession, handoff: Handoff, staff_message_id: int,
+               direction: str) -> None:
+    session.add(HandoffMessage(handoff_id=handoff.id, staff_chat_id=handoff.staff_chat_id,
+                               staff_message_id=staff_message_id, direction=direction))
+    await session.flush()
+
+
+async def find_by_staff_message(session: AsyncSession, staff_chat_id: int,
+                                message_id: int) -> Handoff | None:
+    return await session.scalar(
+        select(Handoff).join(HandoffMessage, HandoffMessage.handoff_id == Handoff.id)
+        .where(HandoffMessage.staff_chat_id == staff_chat_id,
+               HandoffMessage.staff_message_id == message_id))
+
+
+async def find_by_topic(session: AsyncSession, staff_chat_id: int,
+                        topic_id: int) -> Handoff | None:
+    return await session.scalar(select(Handoff).where(
+        Handoff.staff_chat_id == staff_chat_id, Handoff.topic_id == topic_id)
+        .order_by(Handoff.id.desc()).limit(1))
+
+
+async def close(session: AsyncSession, handoff: Handoff, by: int) -> bool:
+    if handoff.status == "closed":
+        return False
+    handoff.status, handoff.closed_at, handoff.closed_by = "closed", utcnow(), by
+    await session.flush()
+    return True

@@ -1,0 +1,233 @@
+"""Hand-off to a person: the student confirms, the question goes to the staff chat (a forum
+topic per student when the chat is a forum), staff reply there and the bot delivers it."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.filters import Command, Filter, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReactionTypeEmoji,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import Ask
+from bot.callbacks import Handoff as HandoffCb
+from bot.config import Config
+from bot.db import repo
+from bot.db.models import Question
+from bot.i18n import Translate, Translator
+from bot.matching.normalize import normalize
+from bot.services import Services
+from bot.staff import handoff as store
+from handlers.filters import InStaffChat, IsStaff
+
+log = logging.getLogger(__name__)
+
+
+class HandoffForm(StatesGroup):
+    question = State()
+
+
+def _confirm_keyboard(t: Translate, question_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[
+        InlineKeyboardButton(text=t("btn-handoff-send"),
+                             callback_data=HandoffCb(q=question_id).pack()),
+        InlineKeyboardButton(text=t("btn-cancel"),
+                             callback_data=HandoffCb(q=question_id, send=False).pack())]])
+
+
+async def _guard(message: Message, session: AsyncSession, config: Config, t: Translate) -> bool:
+    """False (and the student told why) when a hand-off is not possible."""
+    if await store.is_banned(session, message.chat.id):
+        await message.answer(t("handoff-banned", website=config.bot.website))
+        return False
+    if config.staff.chat_id is None:
+        await message.answer(t("handoff-staff-unavailable", website=config.bot.website))
+        return False
+    return True
+
+
+async def ask_button(query: CallbackQuery, callback_data: Ask, session: AsyncSession,
+                     config: Config, t: Translate, state: FSMContext) -> None:
+    await query.answer()
+    msg = query.message
+    if msg is None or not await _guard(msg, session, config, t):
+        return
+    question = await session.get(Question, callback_data.q) if callback_data.q > 0 else None
+    if question is None or question.user_id != query.from_user.id:
+        await state.set_state(HandoffForm.question)
+        await msg.answer(t("handoff-type-question"))
+        return
+    await msg.answer(t("handoff-confirm", question=escape(question.text)),
+                     reply_markup=_confirm_keyboard(t, question.id))
+
+
+async def human_command(message: Message, session: AsyncSession, config: Config,
+                        t: Translate, state: FSMContext) -> None:
+    if not await _guard(message, session, config, t):
+        return
+    await state.set_state(HandoffForm.question)
+    await message.answer(t("handoff-type-question"))
+
+
+async def cancel_command(message: Message, state: FSMContext, t: Translate) -> None:
+    await state.clear()
+    await message.answer(t("handoff-cancelled"))
+
+
+async def typed_question(message: Message, bot: Bot, session: AsyncSession,
+                         services: Services, t: Translate, lang: str,
+                         state: FSMContext) -> None:
+    await state.clear()
+    text = message.text or message.caption or ""
+    if not normalize(text):
+        await message.answer(t("empty-text"))
+        return
+    result = services.knowledge.engine.match(text, hint=lang)
+    row = await repo.record_question(
+        session, user_id=message.from_user.id, chat_id=message.chat.id, text=text,
+        lang=result.lang, matched_id=result.id or result.best_guess, score=result.score,
+        outcome="fallback" if result.kind == "fallback" else
+        ("answered" if result.kind == "answer" else "suggested"))
+    await send_to_staff(bot, session, services, message, row, lang, t)
+
+
+async def confirm(query: CallbackQuery, callback_data: HandoffCb, bot: Bot,
+                  session: AsyncSession, services: Services, t: Translate, lang: str) -> None:
+    await query.answer()
+    msg = query.message
+    if msg is None:
+        return
+    if not callback_data.send:
+        await msg.answer(t("handoff-cancelled"))
+        return
+    question = await session.get(Question, callback_data.q)
+    if question is None or question.user_id != query.from_user.id:
+        await msg.answer(t("stale-menu"))
+        return
+    if not await _guard(msg, session, services.config, t):
+        return
+    await send_to_staff(bot, session, services, msg, question, lang, t,
+                        student=query.from_user)
+
+
+async def _topic(bot: Bot, session: AsyncSession, staff_chat: int, user) -> int | None:
+    """A forum topic per student when the staff chat is a forum."""
+    topic = await store.last_topic(session, user.id, staff_chat)
+    if topic:
+        return topic
+    chat = await bot.get_chat(staff_chat)
+    if not chat.is_forum:
+        return None
+    name = f"{user.first_name or 'Student'} · {user.id}"[:128]
+    created = await bot.create_forum_topic(staff_chat, name)
+    return created.message_thread_id
+
+
+async def send_to_staff(bot: Bot, session: AsyncSession, services: Services, message: Message,
+                        question: Question, lang: str, t: Translate, student=None) -> None:
+    config = services.config
+    student = student or message.from_user
+    staff_chat = config.staff.chat_id
+    conv = await store.open_for(session, student.id)
+    if conv is None:
+        topic = await _topic(bot, session, staff_chat, student)
+        conv = await store.start(session, user_id=student.id, chat_id=message.chat.id,
+                                 staff_chat_id=staff_chat, topic_id=topic,
+                                 question_id=question.id)
+    st = services.translator.for_lang(config.bot.default_language)
+    name = f'<a href="tg://user?id={student.id}">{escape(student.first_name or "?")}</a>'
+    if student.username:
+        name += f" (@{escape(student.username)})"
+    guess = (f"<code>{escape(question.matched_id)}</code> ({question.score:.0f})"
+             if question.matched_id else st("staff-no-guess"))
+    header = await bot.send_message(
+        staff_chat, st("staff-handoff-header", name=name, user_id=student.id, lang=lang,
+                       question=escape(question.text), guess=guess),
+        message_thread_id=conv.topic_id)
+    await store.link(session, conv, header.message_id, "to_staff")
+    await message.answer(t("handoff-saved"))
+
+
+async def student_followup(message: Message, bot: Bot, session: AsyncSession,
+                           services: Services) -> bool:
+    """While a conversation is open, what the student writes goes to the same thread."""
+    conv = await store.open_for(session, message.chat.id)
+    if conv is None:
+        return False
+    st = services.translator.for_lang(services.config.bot.default_language)
+    user = message.from_user
+    note = await bot.send_message(
+        conv.staff_chat_id, st("staff-followup", name=escape(user.first_name or "?"),
+                               user_id=user.id), message_thread_id=conv.topic_id)
+    await store.link(session, conv, note.message_id, "to_staff")
+    copy = await bot.copy_message(conv.staff_chat_id, message.chat.id, message.message_id,
+                                  message_thread_id=conv.topic_id)
+    await store.link(session, conv, copy.message_id, "to_staff")
+    return True
+
+
+async def followup_handler(message: Message, bot: Bot, session: AsyncSession,
+                           services: Services) -> None:
+    await student_followup(message, bot, session, services)
+
+
+class HasOpenHandoff(Filter):
+    """Filter: a private message from a student whose conversation with staff is open."""
+
+    async def __call__(self, message: Message, session: AsyncSession) -> bool:
+        if message.chat.type != "private" or (message.text or "").startswith("/"):
+            return False
+        return await store.open_for(session, message.chat.id) is not None
+
+
+async def staff_reply(message: Message, bot: Bot, session: AsyncSession, services: Services,
+                      translator: Translator, t: Translate) -> None:
+    """A staff member answers in the staff chat: deliver it to the student."""
+    conv = None
+    if message.reply_to_message:
+        conv = await store.find_by_staff_message(session, message.chat.id,
+                                                 message.reply_to_message.message_id)
+    if conv is None and message.message_thread_id and message.is_topic_message:
+        conv = await store.find_by_topic(session, message.chat.id, message.message_thread_id)
+    if conv is None:
+        return  # ordinary staff chatter
+    try:
+        await bot.copy_message(conv.chat_id, message.chat.id, message.message_id)
+    except TelegramForbiddenError:
+        await message.reply(t("staff-student-blocked"))
+        return
+    except TelegramAPIError as exc:
+        await message.reply(t("staff-not-delivered", error=escape(str(exc))))
+        return
+    await store.link(session, conv, message.message_id, "to_student")
+    if conv.status == "closed":  # a reply reopens the conversation
+        conv.status = "open"
+    try:
+        await bot.set_message_reaction(message.chat.id, message.message_id,
+                                       [ReactionTypeEmoji(emoji="👌")])
+    except TelegramAPIError:
+        log.info("could not react in the staff chat; delivered anyway")
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.callback_query.register(ask_button, Ask.filter())
+    router.callback_query.register(confirm, HandoffCb.filter())
+    private = F.chat.type == "private"
+    router.message.register(human_command, Command("human"), private)
+    router.message.register(cancel_command, Command("cancel"), private)
+    router.message.register(typed_question, StateFilter(HandoffForm.question), private)
+    router.message.register(followup_handler, private, HasOpenHandoff())
+    router.message.register(staff_reply, InStaffChat(), IsStaff(), ~F.text.startswith("/"))
+    return router

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -22,7 +23,9 @@ from bot.knowledge import load_knowledge
 from bot.matching import AnswerEngine
 from bot.middlewares import DbSession, Flood, InFlight, UserContext
 from bot.news.store import sync_kb_news
+from bot.reload import watch
 from bot.services import Knowledge, Services
+from bot.telegram.replies import send_long
 from bot.telegram.retry import RetryMiddleware
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,8 @@ class App:
     dispatcher: Dispatcher
     db: AsyncEngine
     inflight: InFlight
+    _tasks: list[asyncio.Task] = field(default_factory=list)
+    _stop: asyncio.Event | None = None
 
     async def mark_blocked(self, chat_id: int) -> None:
         async with self.services.sessionmaker() as session:
@@ -71,7 +76,29 @@ class App:
                 await session.commit()
         self.dispatcher["user_context"].forget(chat_id)
 
+    async def start_background(self, bot: Bot) -> None:
+        """Jobs beside the dispatcher: the KB watcher (reload on file changes)."""
+        if self.config.knowledge.watch:
+            self._stop = asyncio.Event()
+            self._tasks.append(asyncio.create_task(
+                watch(self.services, lambda r: self.notify_reload(bot, r), self._stop)))
+
+    async def notify_reload(self, bot: Bot, result) -> None:
+        """Tell the staff chat what an automatic reload did (or why it refused)."""
+        from handlers.staff import reload_report
+
+        chat = self.config.staff.chat_id
+        if chat is None:
+            return
+        t = self.services.translator.for_lang(self.config.bot.default_language)
+        await send_long(bot, chat, reload_report(result, t))
+
     async def close(self, timeout: float = 10.0) -> None:
+        if self._stop is not None:
+            self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if not await self.inflight.wait_idle(timeout):
             log.warning("%d update(s) still running at shutdown", self.inflight.count)
         await self.db.dispose()

@@ -67,6 +67,7 @@ async def run_console(config: Config, stdin: TextIO = sys.stdin, out: TextIO = s
     app = await build_app(config)
     bot = create_bot(config, token=TOKEN, api_server=api.base_url,
                      on_forbidden=app.mark_blocked)
+    await app.start_background(bot)
     console = Console(out)
     api.subscribe(console.show)
     polling = asyncio.create_task(app.dispatcher.start_polling(

@@ -29,6 +29,7 @@ async def run(config: Config) -> None:
         await app.close()
         raise
     try:
+        await app.start_background(bot)
         if config.telegram.mode == "webhook":
             await run_webhook(app, bot)
         else:

@@ -39,8 +39,8 @@ class Params:
     word_weight: float = 0.7  # A
     max_weight: float = 0.4  # B
     fuzzy_weight: float = 0.2  # G
-    function_weight: float = 0.8  # F
-    margin_weight: float = 1.0  # M
+    function_weight: float = 1.0  # F
+    margin_weight: float = 0.5  # M
     unknown_penalty: float = 0.0  # P: scores times (share of content known to the index)^P
     name_penalty: float = 1.0  # N: scores times N per name the index does not know
     rerank: int = 12  # candidates that get the fuzzy score

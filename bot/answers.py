@@ -23,27 +23,39 @@ def fallback_text(services: Services, t: Translate) -> str:
 
 
 async def send_entry(bot: Bot, chat_id: int, entry: Entry, lang: str, t: Translate,
-                     services: Services, *, user_id: int, session, question_id: int = 0) -> None:
+                     services: Services, *, user_id: int, session, question_id: int = 0,
+                     thread_id: int | None = None) -> None:
     kb = services.knowledge.kb
     markup = keyboards.answer_keyboard(entry, kb, lang, t, question_id=question_id)
     if entry.action:
-        await send_long(bot, chat_id, entry.answer_in(lang), reply_markup=markup)
+        await send_long(bot, chat_id, entry.answer_in(lang), reply_markup=markup,
+                        message_thread_id=thread_id)
         action = services.actions.get(entry.action)
         if action:
-            await action(ActionContext(bot, chat_id, user_id, lang, t, entry, services, session))
+            await action(ActionContext(bot, chat_id, user_id, lang, t, entry, services, session,
+                                       thread_id=thread_id))
         return
-    await send_long(bot, chat_id, entry.answer_in(lang), reply_markup=markup)
+    await send_long(bot, chat_id, entry.answer_in(lang), reply_markup=markup,
+                    message_thread_id=thread_id)
 
 
 async def present(bot: Bot, chat_id: int, result: MatchResult, t: Translate,
-                  services: Services, *, user_id: int, session, question_id: int) -> None:
-    if result.kind == "answer":
+                  services: Services, *, user_id: int, session, question_id: int,
+                  thread_id: int | None = None) -> None:
+    if result.kind == "answer" and result.news is not None and (
+            action := services.actions.get(result.action or "")):
+        # A question about one news item: the item itself, not the news entry's answer.
+        await action(ActionContext(bot, chat_id, user_id, result.lang, t, result.entry,
+                                   services, session, news=result.news, thread_id=thread_id))
+    elif result.kind == "answer":
         await send_entry(bot, chat_id, result.entry, result.lang, t, services,
-                         user_id=user_id, session=session, question_id=question_id)
+                         user_id=user_id, session=session, question_id=question_id,
+                         thread_id=thread_id)
     elif result.kind == "suggest":
-        await bot.send_message(chat_id, t("did-you-mean"), reply_markup=(
-            keyboards.suggestions_keyboard(result.suggestions, result.lang, t, question_id)))
+        await bot.send_message(chat_id, t("did-you-mean"), message_thread_id=thread_id,
+                               reply_markup=keyboards.suggestions_keyboard(
+                                   result.suggestions, result.lang, t, question_id))
     else:
-        await bot.send_message(chat_id, fallback_text(services, t),
+        await bot.send_message(chat_id, fallback_text(services, t), message_thread_id=thread_id,
                                reply_markup=keyboards.fallback_keyboard(t, question_id),
                                link_preview_options=NO_PREVIEW)

@@ -29,7 +29,7 @@ from bot.telegram.replies import send_long
 from bot.telegram.retry import RetryMiddleware
 
 log = logging.getLogger(__name__)
-COMMANDS = ("start", "help", "menu", "language")
+COMMANDS = ("start", "help", "menu", "news", "subscribe", "settings", "unsubscribe", "language")
 
 
 class TokenError(Exception):

@@ -7,8 +7,23 @@ import math
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import Ask, Nav, Pick, SetLang, Show, Vote
-from bot.i18n import Translate
+from bot.callbacks import (
+    Ask,
+    Nav,
+    NewsKb,
+    NewsList,
+    NewsShow,
+    Pick,
+    SetLang,
+    Show,
+    SubFreq,
+    SubLang,
+    SubOp,
+    SubTopic,
+    Vote,
+)
+from bot.db.models import FREQUENCIES
+from bot.i18n import LANGUAGES, Translate
 from bot.knowledge import Entry, KnowledgeBase
 
 PAGE_SIZE = 8
@@ -60,8 +75,14 @@ def category_menu(kb: KnowledgeBase, category: str, page: int, lang: str,
 
 def answer_keyboard(entry: Entry, kb: KnowledgeBase, lang: str, t: Translate, *,
                     category: str = "", question_id: int = 0) -> InlineKeyboardMarkup:
-    """Related entries, 👍/👎, then Back (when browsing) or Ask + Main menu."""
+    """Linked news items, related entries, 👍/👎, then Back (when browsing) or Ask + Main
+    menu."""
     b = InlineKeyboardBuilder()
+    for news_id in entry.news:
+        item = kb.news_item(news_id)
+        if item:
+            b.row(InlineKeyboardButton(text=_label("📰 " + item.text("title", lang)),
+                                       callback_data=NewsKb(id=item.id).pack()))
     for rel in entry.related:
         other = kb.entries.get(rel)
         if other:
@@ -104,4 +125,86 @@ def language_keyboard() -> InlineKeyboardMarkup:
     b = InlineKeyboardBuilder()
     b.button(text="English", callback_data=SetLang(lang="en"))
     b.button(text="Русский", callback_data=SetLang(lang="ru"))
+    return b.as_markup()
+
+
+# -- news and subscriptions -----------------------------------------------------------------
+
+MARK = "✅ "
+MAX_TAG = 60  # longer topics would not fit a button's 64 bytes of data
+
+
+def _page_row(page: int, pages: int, t: Translate) -> list[InlineKeyboardButton]:
+    row = []
+    if page > 0:
+        row.append(InlineKeyboardButton(text=t("btn-prev"),
+                                        callback_data=NewsList(page=page - 1).pack()))
+    row.append(InlineKeyboardButton(text=f"{page + 1}/{pages}",
+                                    callback_data=NewsList(page=page).pack()))
+    if page < pages - 1:
+        row.append(InlineKeyboardButton(text=t("btn-next"),
+                                        callback_data=NewsList(page=page + 1).pack()))
+    return row
+
+
+def news_list_keyboard(items: list[tuple[int, str]], page: int, pages: int,
+                       t: Translate) -> InlineKeyboardMarkup:
+    """One button per item (news_items.id, label) opening it, the pages, Subscribe."""
+    b = InlineKeyboardBuilder()
+    for news_id, label in items:
+        b.row(InlineKeyboardButton(text=_label(label),
+                                   callback_data=NewsShow(id=news_id, page=page).pack()))
+    if pages > 1:
+        b.row(*_page_row(page, pages, t))
+    b.row(InlineKeyboardButton(text=t("btn-news-subscribe"),
+                               callback_data=SubOp(op="menu").pack()))
+    return b.as_markup()
+
+
+def news_item_keyboard(t: Translate, lang: str, *, page: int | None = None,
+                       related: list[Entry] | tuple[Entry, ...] = ()) -> InlineKeyboardMarkup:
+    """Entries that link to the item, then Back to the list page it was opened from (or
+    "All news" when it was opened elsewhere), and Subscribe."""
+    b = InlineKeyboardBuilder()
+    for e in related:
+        b.row(InlineKeyboardButton(text=_label(e.label(lang)),
+                                   callback_data=Show(entry=e.id).pack()))
+    if page is None:
+        back = InlineKeyboardButton(text=t("btn-news-all"),
+                                    callback_data=NewsList(page=0, edit=False).pack())
+    else:
+        back = InlineKeyboardButton(text=t("btn-news-back"),
+                                    callback_data=NewsList(page=page).pack())
+    b.row(back, InlineKeyboardButton(text=t("btn-news-subscribe"),
+                                     callback_data=SubOp(op="menu").pack()))
+    return b.as_markup()
+
+
+def subscription_menu(*, active: bool, frequency: str, tags: list[str] | None, lang: str,
+                      topics: list[tuple[str, str]], t: Translate) -> InlineKeyboardMarkup:
+    """The settings of a subscription, current choices marked ✅; ``topics`` are (tag,
+    label). Not subscribed: just the Subscribe button."""
+    b = InlineKeyboardBuilder()
+    if not active:
+        b.row(InlineKeyboardButton(text=t("btn-subscribe"), callback_data=SubOp(op="on").pack()))
+        return b.as_markup()
+    b.row(*(InlineKeyboardButton(text=(MARK if f == frequency else "") + t(f"btn-freq-{f}"),
+                                 callback_data=SubFreq(freq=f).pack()) for f in FREQUENCIES))
+    b.row(InlineKeyboardButton(text=(MARK if tags is None else "") + t("btn-topics-all"),
+                               callback_data=SubOp(op="all").pack()))
+    chosen = set(tags or ())
+    buttons = [InlineKeyboardButton(text=(MARK if tag in chosen else "") + _label(label),
+                                    callback_data=SubTopic(tag=tag).pack())
+               for tag, label in topics if len(tag) <= MAX_TAG]
+    for i in range(0, len(buttons), 2):
+        b.row(*buttons[i:i + 2])
+    b.row(*(InlineKeyboardButton(text=(MARK if code == lang else "") + t(f"language-name-{code}"),
+                                 callback_data=SubLang(lang=code).pack()) for code in LANGUAGES))
+    b.row(InlineKeyboardButton(text=t("btn-unsubscribe"), callback_data=SubOp(op="off").pack()))
+    return b.as_markup()
+
+
+def unsubscribed_keyboard(t: Translate) -> InlineKeyboardMarkup:
+    b = InlineKeyboardBuilder()
+    b.row(InlineKeyboardButton(text=t("btn-undo"), callback_data=SubOp(op="undo").pack()))
     return b.as_markup()

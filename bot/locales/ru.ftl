@@ -8,6 +8,7 @@ help =
     <b>Чем я могу помочь</b>
     • Просто напишите вопрос, например: <i>Есть ли общежитие?</i>
     • /menu — темы
+    • /news — последние новости БГМУ; /subscribe — получать новости здесь (/settings, /unsubscribe)
     • /language — русский или английский
     • /help — это сообщение
 
@@ -45,7 +46,6 @@ slow-down = ⏳ Вы отправляете сообщения слишком ч
 stale-menu = Это меню устарело. Откройте /menu.
 error-generic = Извините, у меня что-то пошло не так. Попробуйте ещё раз через минуту.
 news-none = Новостей пока нет.
-subscribe-unavailable = Подписка на новости пока недоступна. Новости университета есть на его сайте.
 cmd-start = Начать и показать темы
 cmd-help = Что умеет бот
 cmd-menu = Темы
@@ -56,3 +56,80 @@ stats-questions = Вопросы: { $count } (ответ { $answered }, вари
 stats-top = Частые темы (с ответом, 👍/👎):
 stats-votes = Другие оценки:
 stats-subscribers = Активные подписчики: { $count }
+
+## Дайджесты новостей (bot/digest): строка заголовка, затем по блоку на новость.
+digest-title = { $kind ->
+    [instant] 📰 <b>Новости БГМУ</b>
+    [weekly] 📰 <b>Новости БГМУ за неделю</b>: { $count ->
+        [one] { $count } новость
+        [few] { $count } новости
+       *[other] { $count } новостей
+    }
+   *[other] 📰 <b>Новости БГМУ за день</b>: { $count ->
+        [one] { $count } новость
+        [few] { $count } новости
+       *[other] { $count } новостей
+    }
+}
+digest-date = { DATETIME($date, dateStyle: "medium") }
+digest-item-title = <b>{ $title }</b> ({ $date })
+digest-item-link = <a href="{ $url }">Подробнее</a>
+
+## Новости (/news) и подписка на новости (/subscribe, /settings, /unsubscribe).
+news-list-title = 📰 <b>Новости БГМУ</b>
+news-date = { $day } { $month ->
+    [1] января
+    [2] февраля
+    [3] марта
+    [4] апреля
+    [5] мая
+    [6] июня
+    [7] июля
+    [8] августа
+    [9] сентября
+    [10] октября
+    [11] ноября
+   *[12] декабря
+} { $year } г.
+news-read-more = Читать на сайте
+news-gone = Эта новость больше недоступна.
+btn-news-all = 📰 Все новости
+btn-news-back = ◀️ К списку новостей
+btn-news-subscribe = 🔔 Подписка на новости
+sub-title = 🔔 <b>Подписка на новости</b>
+sub-status-on = Статус: ✅ вы подписаны
+sub-status-off = Статус: вы не подписаны
+sub-frequency = Как часто: { $value }
+sub-topics = Темы: { $value }
+sub-language = Язык новостей: { $value }
+sub-hint = Нажмите кнопку, чтобы изменить настройку. Выберите темы, чтобы получать только их; если не выбрано ни одной, приходят новости по всем темам.
+sub-off-hint = Подпишитесь, и я буду присылать новости БГМУ в этот чат: сразу после публикации, раз в день или раз в неделю — по темам, которые вы выберете.
+sub-subscribed = ✅ Вы подписались на новости БГМУ.
+sub-already = Вы уже подписаны.
+sub-unsubscribed = 🔕 Вы отписались от новостей БГМУ. Передумали? Нажмите «Отменить».
+sub-restored = ✅ Подписка восстановлена с прежними настройками.
+sub-not-subscribed = Вы не подписаны на новости.
+sub-saved = Сохранено ✅
+sub-private-only = Подписка на новости работает в личном чате со мной: откройте чат с ботом и отправьте /subscribe.
+freq-instant = сразу после публикации
+freq-daily = раз в день
+freq-weekly = раз в неделю
+btn-freq-instant = ⚡ Сразу
+btn-freq-daily = 📅 Ежедневно
+btn-freq-weekly = 🗓 Еженедельно
+topics-all = все темы
+btn-topics-all = Все темы
+topic-international = Международные связи
+topic-science = Наука
+topic-admission = Поступление
+topic-events = События
+topic-partnerships = Партнёрства
+language-name-en = English
+language-name-ru = Русский
+btn-subscribe = 🔔 Подписаться
+btn-unsubscribe = 🔕 Отписаться
+btn-undo = ↩️ Отменить
+cmd-news = Последние новости БГМУ
+cmd-subscribe = Подписаться на новости
+cmd-settings = Настройки подписки на новости
+cmd-unsubscribe = Отписаться от новостей

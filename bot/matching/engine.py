@@ -6,13 +6,19 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.config import MatchingConfig
-from bot.knowledge.models import Entry, KnowledgeBase
+from bot.knowledge.models import Entry, KnowledgeBase, NewsItem
 from bot.matching.analyzer import Analyzer
 from bot.matching.index import Index, Params
 from bot.matching.normalize import detect_language
 
 MAX_QUERY_CHARS = 1000  # a question longer than this is read from its start
 LOW_PRIORITY_CATEGORIES = frozenset({"smalltalk"})
+NEWS_PREFIX = "news:"  # index keys of the KB's news items: "news:<news id>"
+NEWS_ACTION = "show_news"
+# The words that make a news item's extra phrasing ("news" + its title), per language...
+NEWS_WORD = {"en": "news", "ru": "новости"}
+# ...and the words that say a question asks for news (compared by stem and synonym group).
+NEWS_WORDS = ("news", "newz", "новости", "новость", "новостей", "новасти")
 
 Kind = Literal["answer", "suggest", "fallback"]
 
@@ -25,17 +31,27 @@ class MatchResult:
     entry: Entry | None = None  # the answered entry (kind == "answer")
     suggestions: tuple[Entry, ...] = ()
     candidates: tuple[tuple[str, float], ...] = field(default=())
+    # A news item of the KB the question is about; then ``entry`` is the news.latest entry
+    # (the action that shows news) and the item is shown instead of the latest list.
+    news: NewsItem | None = None
 
     @property
     def id(self) -> str | None:
+        if self.news is not None:
+            return NEWS_PREFIX + self.news.id
         return self.entry.id if self.entry else None
 
     @property
     def action(self) -> str | None:
+        if self.news is not None:
+            return NEWS_ACTION
         return self.entry.action if self.entry else None
 
     @property
     def answer(self) -> str | None:
+        if self.news is not None:
+            return (f"<b>{self.news.text('title', self.lang)}</b>\n"
+                    f"{self.news.text('summary', self.lang)}")
         return self.entry.answer_in(self.lang) if self.entry else None
 
     @property
@@ -64,21 +80,106 @@ def entry_documents(entry: Entry) -> list[str]:
     return docs
 
 
+def news_documents(item: NewsItem, kb: KnowledgeBase) -> list[str]:
+    """What a news item is found by: its title and summary, "news" + its title, its tags,
+    and the keywords of the entries that link to it (the AMU item: "amu", "baku")."""
+    docs: list[str] = []
+    for lang, title in item.title.items():
+        docs += [title, f"{NEWS_WORD.get(lang, NEWS_WORD['en'])} {title}"]
+        if lang in item.summary:
+            docs.append(item.summary[lang])
+    docs += [tag.replace("_", " ").replace("-", " ") for tag in item.tags]
+    for e in kb.entries.values():
+        if item.id in e.news:
+            docs += [k for words in e.keywords.values() for k in words]
+    return [d for d in docs if d.strip()]
+
+
 class AnswerEngine:
+    """Entries are matched by ``index`` exactly as before news existed; the KB's news items
+    live in a second index (``news_index``: entries and news items together, so word
+    weights stay those of the whole KB) that only decides whether a question is about one
+    news item: either that item clearly wins there, or the question asks for news (the
+    news entry is a candidate) and the item is a candidate too."""
+
     def __init__(self, kb: KnowledgeBase, config: MatchingConfig | None = None,
                  params: Params | None = None):
         self.kb = kb
         self.config = config or MatchingConfig()
         docs = [(e.id, text) for e in kb.entries.values() for text in entry_documents(e)]
-        self.index = Index(docs, Analyzer(kb.synonyms, kb.neutral),
-                           params or self.config.params())
+        analyzer = Analyzer(kb.synonyms, kb.neutral)
+        params = params or self.config.params()
+        self.index = Index(docs, analyzer, params)
         self._low = {e.id for e in kb.entries.values() if e.category in LOW_PRIORITY_CATEGORIES}
+        self._news_entry = next((e for e in sorted(kb.entries.values(),
+                                                   key=lambda e: e.id != "news.latest")
+                                 if e.action == NEWS_ACTION), None)
+        self.news_index: Index | None = None
+        # First feature of a word: its stem, folded into its synonym group ("newz").
+        self._news_words = frozenset(f for w in NEWS_WORDS for f in analyzer.word_features(w)[:1])
+        if kb.news and self._news_entry is not None:
+            news_docs = [(NEWS_PREFIX + n.id, text) for n in kb.news
+                         for text in news_documents(n, kb)]
+            self.news_index = Index(docs + news_docs, analyzer, params)
 
     def match(self, text: str, lang: str | None = None, hint: str | None = None) -> MatchResult:
         """``lang`` forces the answer language; otherwise the script decides, ``hint`` (the
         user's language) breaks ties for text without letters."""
         text = (text or "")[:MAX_QUERY_CHARS]
         lang = lang or detect_language(text, hint)
+        result = self._match_entries(text, lang)
+        return self._match_news(text, result) or result
+
+    def _match_news(self, text: str, result: MatchResult) -> MatchResult | None:
+        """The news item the question is about, as a result; None when it is not about one.
+
+        A news item is shown when it is the clear best match of the news index ("Belarusian
+        and Azerbaijani medical universities have outlined the areas of cooperation"), or
+        when the question asks for news ("any news about Azerbaijan?") and either the item
+        is a candidate or the best entry links to it (partnerships.amu links the AMU item);
+        never when another action was answered ("how do I subscribe to news?")."""
+        if self.news_index is None or self._news_entry is None:
+            return None
+        cfg = self.config
+        hits = [(h.key, h.score * 100) for h in self.news_index.search(text, limit=8)]
+        scores = {k[len(NEWS_PREFIX):]: s for k, s in hits if k.startswith(NEWS_PREFIX)}
+        best_id, best = max(scores.items(), key=lambda kv: kv[1], default=("", 0.0))
+        if (best_id and hits[0][0] == NEWS_PREFIX + best_id and best >= cfg.answer_threshold
+                and (len(hits) < 2 or best - hits[1][1] >= cfg.margin)):
+            return self._news_result(best_id, best, result)
+        if result.kind == "answer" and result.entry.action not in (None, NEWS_ACTION):
+            return None
+        if not self._asks_news(text, result):
+            return None
+        if best >= cfg.suggest_threshold:
+            return self._news_result(best_id, best, result)
+        top = result.entry or (result.suggestions[0] if result.suggestions else None)
+        linked = [n for n in (top.news if top else ()) if self.kb.news_item(n) is not None]
+        if linked:
+            # The best-scoring linked item; the newest (kb.news is newest first) on a tie.
+            order = {n.id: i for i, n in enumerate(self.kb.news)}
+            pick = max(linked, key=lambda n: (scores.get(n, 0.0), -order[n]))
+            return self._news_result(pick, max(scores.get(pick, 0.0), result.score), result)
+        return None
+
+    def _asks_news(self, text: str, result: MatchResult) -> bool:
+        """The question asks for news: it says "news", or the news entry is a candidate."""
+        analyzer = self.index.analyzer
+        if any(analyzer.word_features(w)[:1] and analyzer.word_features(w)[0] in self._news_words
+               for w in analyzer.words(text)):
+            return True
+        return any(self.kb.entries[k].action == NEWS_ACTION and s >= self.config.suggest_threshold
+                   for k, s in result.candidates)
+
+    def _news_result(self, news_id: str, score: float, result: MatchResult) -> MatchResult | None:
+        item = self.kb.news_item(news_id)
+        if item is None:
+            return None
+        key = NEWS_PREFIX + news_id
+        return MatchResult("answer", result.lang, score, self._news_entry,
+                           candidates=((key, score), *result.candidates), news=item)
+
+    def _match_entries(self, text: str, lang: str) -> MatchResult:
         hits = [(h.key, h.score * 100) for h in self.index.search(text, limit=8)]
         cfg = self.config
         # "Hi, what are the fees?" is a question about fees, not a greeting.

@@ -93,7 +93,7 @@ class App:
         t = self.services.translator.for_lang(self.config.bot.default_language)
         await send_long(bot, chat, reload_report(result, t))
 
-    async def close(self, timeout: float = 10.0) -> None:
+    async def close(self, timeout: float = 10.0, bot: Bot | None = None) -> None:
         if self._stop is not None:
             self._stop.set()
         for task in self._tasks:
@@ -101,6 +101,10 @@ class App:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if not await self.inflight.wait_idle(timeout):
             log.warning("%d update(s) still running at shutdown", self.inflight.count)
+        if bot is not None:  # blocked users being marked in the background
+            for m in bot.session.middleware._middlewares:
+                if isinstance(m, RetryMiddleware):
+                    await m.drain()
         await self.db.dispose()
 
 

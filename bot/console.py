@@ -102,6 +102,6 @@ async def run_console(config: Config, stdin: TextIO = sys.stdin, out: TextIO = s
         await app.dispatcher.stop_polling()
         with contextlib.suppress(Exception):
             await polling
-        await app.close()
+        await app.close(bot=bot)
         await bot.session.close()
         await api.stop()

@@ -4,6 +4,7 @@ language and record, and per-user flood protection."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -82,6 +83,7 @@ class UserContext(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict) -> Any:
         user: User | None = data.get("event_from_user")
         chosen = None
+        wrote = False
         if user is not None and not user.is_bot:
             now = time.monotonic()
             cached = self._seen.get(user.id)
@@ -92,11 +94,19 @@ class UserContext(BaseMiddleware):
                 if len(self._seen) >= self.cache_size:
                     self._seen.clear()
                 cached = self._seen[user.id] = (now, row.language)
+                wrote = True
             chosen = cached[1]
         lang = chosen or language_of(user.language_code if user else None, self.default_lang)
         data["lang"] = lang
         data["t"] = self.translator.for_lang(lang)
-        return await handler(event, data)
+        try:
+            return await handler(event, data)
+        except BaseException:
+            # The update's transaction is rolled back, the user row with it: write it again
+            # next time (a new user's questions would otherwise break the foreign key).
+            if wrote:
+                self.forget(user.id)
+            raise
 
 
 class Flood(BaseMiddleware):
@@ -110,6 +120,8 @@ class Flood(BaseMiddleware):
         if user is None or not isinstance(event, Message):
             return await handler(event, data)
         verdict = self.guard.check(user.id, time.monotonic())
+        if inspect.isawaitable(verdict):  # the Redis guard, shared by all instances
+            verdict = await verdict
         if verdict is Verdict.OK:
             return await handler(event, data)
         log.info("flood: %s from user %s", verdict.value, user.id)

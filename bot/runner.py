@@ -35,7 +35,7 @@ async def run(config: Config) -> None:
         else:
             await run_polling(app, bot)
     finally:
-        await app.close()
+        await app.close(bot=bot)
         await bot.session.close()
 
 

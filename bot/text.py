@@ -30,7 +30,8 @@ def _best_cut(text: str, limit: int) -> int:
             pos = m.end()
             if tghtml.visible_length(text[:pos]) > limit:
                 break
-            if not _open_tags_at(text, pos):
+            inside_tag = text.rfind("<", 0, pos) > text.rfind(">", 0, pos)  # <a href=...>
+            if not inside_tag and not _open_tags_at(text, pos):
                 best = pos
         if best:
             return best
@@ -39,18 +40,19 @@ def _best_cut(text: str, limit: int) -> int:
 
 def _hard_cut(text: str, limit: int) -> int:
     """The longest prefix within ``limit`` that does not end inside a tag or an entity."""
-    pos = last = 0
+    pos = last = last_visible = 0
     visible = 0
     while pos < len(text) and visible < limit:
         ch = text[pos]
         if ch == "<" and (end := text.find(">", pos)) != -1:
             pos = end + 1
         elif ch == "&" and 0 < (end := text.find(";", pos)) - pos <= 10:
-            pos, visible = end + 1, visible + 1
+            # &#128512; is one character but two UTF-16 code units, as Telegram counts.
+            pos, visible = end + 1, visible + tghtml.visible_length(text[pos:end + 1])
         else:
             pos, visible = pos + 1, visible + (2 if ord(ch) > 0xFFFF else 1)
-        if visible <= limit:
-            last = pos
+        if visible <= limit or not last_visible:  # always take one character: progress
+            last, last_visible = pos, visible
     return last or 1
 
 
@@ -70,9 +72,9 @@ def split_message(text: str, limit: int = tghtml.MAX_MESSAGE) -> list[str]:
             open_tags = _open_tags_at(text, cut)
             head = text[:cut] + "".join(f"</{name}>" for name, _ in reversed(open_tags))
             text = "".join(tag for _, tag in open_tags) + text[cut:]
-        if head.strip():
+        if tghtml.plain_text(head).strip():  # Telegram refuses a message with no text
             parts.append(head.strip())
         text = text.strip()
-    if text:
+    if tghtml.plain_text(text).strip():
         parts.append(text)
     return parts

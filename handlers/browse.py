@@ -11,7 +11,7 @@ from bot.answers import send_entry
 from bot.callbacks import Nav, Show
 from bot.i18n import Translate
 from bot.services import Knowledge, Services
-from bot.telegram.replies import NO_PREVIEW
+from bot.telegram.replies import NO_PREVIEW, thread_of
 
 
 async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup,
@@ -28,20 +28,22 @@ async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup,
             # Too old to edit, or not ours to edit: fall through to a new message.
     if msg is not None:
         await query.bot.send_message(msg.chat.id, text, reply_markup=markup,
+                                     message_thread_id=thread_of(msg),
                                      link_preview_options=NO_PREVIEW)
 
 
 async def navigate(query: CallbackQuery, callback_data: Nav, knowledge: Knowledge,
                    lang: str, t: Translate) -> None:
     kb = knowledge.kb
-    await query.answer()
     if not callback_data.cat:
+        await query.answer()
         await _show(query, t("menu-title"), keyboards.main_menu(kb, lang), callback_data.edit)
         return
     cat = kb.categories.get(callback_data.cat)
     if cat is None or not kb.in_category(cat.id):
-        await query.message.answer(t("stale-menu")) if query.message else None
+        await query.answer(t("stale-menu"), show_alert=True)
         return
+    await query.answer()
     title = cat.title.get(lang) or cat.title["en"]
     await _show(query, t("menu-category", title=title),
                 keyboards.category_menu(kb, cat.id, callback_data.page, lang, t),
@@ -62,7 +64,8 @@ async def show(query: CallbackQuery, callback_data: Show, knowledge: Knowledge, 
         return
     if query.message:
         await send_entry(bot, query.message.chat.id, entry, lang, t, services,
-                         user_id=query.from_user.id, session=session)
+                         user_id=query.from_user.id, session=session,
+                         thread_id=thread_of(query.message))
 
 
 def create_router() -> Router:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from aiogram import Bot, Router
@@ -9,6 +10,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import ErrorEvent
 
 from bot.i18n import Translator, language_of
+from bot.telegram.replies import thread_of
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +26,16 @@ async def on_error(event: ErrorEvent, bot: Bot, translator: Translator,
                                  else None)
     user = update.message.from_user if update.message else (
         update.callback_query.from_user if update.callback_query else None)
+    lang = lang or language_of(user.language_code if user else None)
+    if update.callback_query is not None:
+        # A button whose handler failed would otherwise spin until Telegram gives up.
+        with contextlib.suppress(TelegramAPIError):
+            await bot.answer_callback_query(update.callback_query.id)
     if message is None:
         return True
-    lang = lang or language_of(user.language_code if user else None)
     try:
-        await bot.send_message(message.chat.id, translator.get(lang, "error-generic"))
+        await bot.send_message(message.chat.id, translator.get(lang, "error-generic"),
+                               message_thread_id=thread_of(message))
     except TelegramAPIError as exc:
         log.warning("could not tell chat %s about the error: %s", message.chat.id, exc)
     return True

@@ -8,11 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
 from bot.answers import OUTCOMES, present, send_entry
-from bot.callbacks import Ask, Pick
+from bot.callbacks import Pick
 from bot.db import repo
+from bot.db.models import Question
 from bot.i18n import Translate, Translator
 from bot.matching.normalize import normalize
 from bot.services import Knowledge, Services
+from bot.telegram.replies import thread_of
 from bot.tghtml import MAX_MESSAGE
 from handlers.filters import Addressed
 
@@ -33,7 +35,8 @@ async def on_question(message: Message, bot: Bot, session: AsyncSession, knowled
         lang=result.lang, matched_id=result.id or result.best_guess, score=result.score,
         outcome=OUTCOMES[result.kind])
     await present(bot, message.chat.id, result, translator.for_lang(result.lang), services,
-                  user_id=message.from_user.id, session=session, question_id=row.id)
+                  user_id=message.from_user.id, session=session, question_id=row.id,
+                  thread_id=thread_of(message))
 
 
 async def pick(query: CallbackQuery, callback_data: Pick, bot: Bot, knowledge: Knowledge,
@@ -41,10 +44,17 @@ async def pick(query: CallbackQuery, callback_data: Pick, bot: Bot, knowledge: K
     if query.message is None:
         await query.answer()
         return
+    if callback_data.q > 0:
+        # Answer in the language the question was asked in, like the suggestions were.
+        question = await session.get(Question, callback_data.q)
+        if question is not None and question.user_id == query.from_user.id:
+            lang = question.lang
+            t = services.translator.for_lang(lang)
     chat_id = query.message.chat.id
     if callback_data.entry == "-":
         await query.answer()
         await bot.send_message(chat_id, t("none-of-these"),
+                               message_thread_id=thread_of(query.message),
                                reply_markup=keyboards.fallback_keyboard(t, callback_data.q))
         return
     entry = knowledge.kb.entries.get(callback_data.entry)
@@ -53,19 +63,8 @@ async def pick(query: CallbackQuery, callback_data: Pick, bot: Bot, knowledge: K
         return
     await query.answer()
     await send_entry(bot, chat_id, entry, lang, t, services, user_id=query.from_user.id,
-                     session=session, question_id=callback_data.q)
-
-
-async def ask_team(query: CallbackQuery, callback_data: Ask, t: Translate,
-                   services: Services) -> None:
-    """The question is already stored for staff; the hand-off to a staff chat builds on it."""
-    await query.answer()
-    if query.message is None:
-        return
-    if callback_data.q <= 0:
-        await query.message.answer(t("handoff-nothing"))
-        return
-    await query.message.answer(t("handoff-saved"))
+                     session=session, question_id=callback_data.q,
+                     thread_id=thread_of(query.message))
 
 
 
@@ -74,5 +73,4 @@ def create_router() -> Router:
     router = Router(name=__name__)
     router.message.register(on_question, F.text, Addressed())
     router.callback_query.register(pick, Pick.filter())
-    router.callback_query.register(ask_team, Ask.filter())
     return router

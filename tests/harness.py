@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,52 @@ async def running_bot(tmp_path: Path, config: Config | None = None,
         await app.dispatcher.stop_polling()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(polling, 10)
+        await harness.retry.drain()  # users being marked blocked
         await app.close()
         await bot.session.close()
         await api.stop()
+
+
+# --- helpers for tests driving a running bot ---------------------------------------------------
+
+
+def buttons(record: dict) -> list[dict]:
+    """The inline buttons of a sent-record (or message dict), row by row flattened."""
+    rows = (record.get("reply_markup") or {}).get("inline_keyboard") or []
+    return [b for row in rows for b in row]
+
+
+def button(record: dict, text: str) -> str:
+    """The callback data of the button labelled ``text`` (fails listing the labels)."""
+    for b in buttons(record):
+        if b.get("text") == text:
+            return b["callback_data"]
+    labels = [b.get("text") for b in buttons(record)]
+    raise AssertionError(f"no button {text!r}; buttons: {labels}")
+
+
+def copy_knowledge(directory: Path, extra: dict[str, str] | None = None) -> Path:
+    """A copy of the shipped knowledge base in ``directory``, plus ``extra`` YAML files."""
+    shutil.copytree(ROOT / "knowledge", directory)
+    for name, text in (extra or {}).items():
+        (directory / name).write_text(text, encoding="utf-8")
+    return directory
+
+
+async def settle(h: Harness, timeout: float = 5.0, quiet: float = 0.1) -> None:
+    """Wait until every queued update was fetched and handled and nothing ran for ``quiet``
+    seconds: then "the bot sent nothing" is a fact, not a race."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    idle_since = None
+    while loop.time() < deadline:
+        busy = bool(h.api.pending_updates) or h.app.inflight.count > 0
+        if busy:
+            idle_since = None
+        elif idle_since is None:
+            idle_since = loop.time()
+        elif loop.time() - idle_since >= quiet:
+            return
+        await asyncio.sleep(0.01)
+    raise TimeoutError(f"the bot did not settle within {timeout}s "
+                       f"({len(h.api.pending_updates)} pending, {h.app.inflight.count} running)")

@@ -10,6 +10,13 @@ from bot.text import split_message
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
+def thread_of(message: object) -> int | None:
+    """The forum topic a message belongs to, so replies stay in it (as Message.answer does)."""
+    if isinstance(message, Message) and message.is_topic_message:
+        return message.message_thread_id
+    return None
+
+
 async def send_long(bot: Bot, chat_id: int, text: str, *,
                     reply_markup: InlineKeyboardMarkup | None = None,
                     message_thread_id: int | None = None) -> Message | None:

@@ -44,6 +44,7 @@ class RetryMiddleware(BaseRequestMiddleware):
     on_forbidden: OnForbidden | None = None
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     stats: RetryStats = field(default_factory=RetryStats)
+    _tasks: set[asyncio.Task] = field(default_factory=set, init=False, repr=False)
 
     async def __call__(self, make_request: NextRequestMiddlewareType, bot: Bot,
                        method: TelegramMethod) -> Response:
@@ -74,9 +75,22 @@ class RetryMiddleware(BaseRequestMiddleware):
                 self.stats.forbidden += 1
                 chat_id = getattr(method, "chat_id", None)
                 if self.on_forbidden and isinstance(chat_id, int) and chat_id > 0:
-                    try:
-                        await self.on_forbidden(chat_id)
-                    except Exception:
-                        log.exception("could not mark chat %s as blocked", chat_id)
+                    # In the background: the request usually comes from a handler whose
+                    # database transaction is still open (and may hold the user's row), so
+                    # writing from here would wait for that transaction, and it for us.
+                    task = asyncio.create_task(self._forbidden(chat_id))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
                 raise
             attempt += 1
+
+    async def _forbidden(self, chat_id: int) -> None:
+        try:
+            await self.on_forbidden(chat_id)  # type: ignore[misc]
+        except Exception:
+            log.exception("could not mark chat %s as blocked", chat_id)
+
+    async def drain(self) -> None:
+        """Wait for the on_forbidden calls still running (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -14,19 +14,19 @@ handoff-closed-student = The admissions team has closed this conversation. Ask m
 handoff-staff-unavailable = Sorry, the admissions team cannot be reached from the bot right now. Please contact the admissions office through the official website, { $website }.
 staff-handoff-header =
     🆘 <b>Question from a student</b>
-    { $name } · id <code>{ $user_id }</code> · language: { $lang }
+    { $name } · id <code>{ NUMBER($user_id, useGrouping: 0) }</code> · language: { $lang }
     <blockquote>{ $question }</blockquote>
     Bot's best guess: { $guess }
     Reply to this message (or write in this topic) to answer; /close to end; /ban to block hand-offs.
-staff-followup = 💬 { $name } (id <code>{ $user_id }</code>) writes:
+staff-followup = 💬 { $name } (id <code>{ NUMBER($user_id, useGrouping: 0) }</code>) writes:
 staff-no-guess = none
 staff-student-blocked = ⚠️ Not delivered: the student has blocked the bot.
 staff-not-delivered = ⚠️ Not delivered: { $error }
 staff-not-a-conversation = Reply to a student's message (or write in their topic) to answer them.
 staff-closed = ✅ Conversation closed; the student has been told.
 staff-already-closed = This conversation is already closed.
-staff-banned = 🚫 Student { $user_id } can no longer send questions to the team.
-staff-unbanned = Student { $user_id } can send questions to the team again.
+staff-banned = 🚫 Student { NUMBER($user_id, useGrouping: 0) } can no longer send questions to the team.
+staff-unbanned = Student { NUMBER($user_id, useGrouping: 0) } can send questions to the team again.
 staff-ban-usage = Use /ban or /unban in reply to a student's message, or with a user id: /ban 12345
 staff-reload-ok =
     ✅ Knowledge base reloaded.

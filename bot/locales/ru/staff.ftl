@@ -14,19 +14,19 @@ handoff-closed-student = Приёмная комиссия завершила э
 handoff-staff-unavailable = К сожалению, сейчас нельзя связаться с приёмной комиссией через бота. Обратитесь в приёмную комиссию через официальный сайт: { $website }.
 staff-handoff-header =
     🆘 <b>Вопрос от абитуриента</b>
-    { $name } · id <code>{ $user_id }</code> · язык: { $lang }
+    { $name } · id <code>{ NUMBER($user_id, useGrouping: 0) }</code> · язык: { $lang }
     <blockquote>{ $question }</blockquote>
     Предположение бота: { $guess }
     Ответьте на это сообщение (или напишите в этой теме), чтобы ответить; /close — завершить; /ban — запретить обращения.
-staff-followup = 💬 { $name } (id <code>{ $user_id }</code>) пишет:
+staff-followup = 💬 { $name } (id <code>{ NUMBER($user_id, useGrouping: 0) }</code>) пишет:
 staff-no-guess = нет
 staff-student-blocked = ⚠️ Не доставлено: абитуриент заблокировал бота.
 staff-not-delivered = ⚠️ Не доставлено: { $error }
 staff-not-a-conversation = Чтобы ответить абитуриенту, ответьте на его сообщение (или напишите в его теме).
 staff-closed = ✅ Разговор завершён, абитуриент уведомлён.
 staff-already-closed = Этот разговор уже завершён.
-staff-banned = 🚫 Абитуриент { $user_id } больше не может отправлять вопросы сотрудникам.
-staff-unbanned = Абитуриент { $user_id } снова может отправлять вопросы сотрудникам.
+staff-banned = 🚫 Абитуриент { NUMBER($user_id, useGrouping: 0) } больше не может отправлять вопросы сотрудникам.
+staff-unbanned = Абитуриент { NUMBER($user_id, useGrouping: 0) } снова может отправлять вопросы сотрудникам.
 staff-ban-usage = Используйте /ban или /unban в ответ на сообщение абитуриента или с его id: /ban 12345
 staff-reload-ok =
     ✅ База знаний перезагружена.

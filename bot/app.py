@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -23,6 +24,7 @@ from bot.knowledge import load_knowledge
 from bot.matching import AnswerEngine
 from bot.middlewares import DbSession, Flood, InFlight, UserContext
 from bot.news.store import sync_kb_news
+from bot.observability import Metrics, MetricsMiddleware
 from bot.reload import watch
 from bot.services import Knowledge, Services
 from bot.telegram.replies import send_long
@@ -37,7 +39,7 @@ class TokenError(Exception):
 
 
 def create_bot(config: Config, token: str | None = None, *, api_server: str | None = None,
-               on_forbidden=None) -> Bot:
+               on_forbidden=None, metrics: Metrics | None = None) -> Bot:
     token = token or (config.token.get_secret_value() if config.token else None)
     if not token:
         raise TokenError("BOT_TOKEN is not set: export the token BotFather gave you")
@@ -52,9 +54,13 @@ def create_bot(config: Config, token: str | None = None, *, api_server: str | No
     except TokenValidationError as exc:
         raise TokenError("BOT_TOKEN is malformed: expected <digits>:<letters>, as given by "
                          "BotFather") from exc
-    session.middleware(RetryMiddleware(retries=config.telegram.send_retries,
-                                       max_retry_after=config.telegram.max_retry_after,
-                                       on_forbidden=on_forbidden))
+    retry = RetryMiddleware(retries=config.telegram.send_retries,
+                            max_retry_after=config.telegram.max_retry_after,
+                            on_forbidden=on_forbidden)
+    if metrics is not None:
+        retry.on_retry_after = metrics.retry_after.inc
+        retry.on_poll = metrics.polled
+    session.middleware(retry)
     return bot
 
 
@@ -67,6 +73,8 @@ class App:
     dispatcher: Dispatcher
     db: AsyncEngine
     inflight: InFlight
+    metrics: Metrics = field(default_factory=Metrics)
+    redis: Any = None
     _tasks: list[asyncio.Task] = field(default_factory=list)
     _stop: asyncio.Event | None = None
 
@@ -101,6 +109,8 @@ class App:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if not await self.inflight.wait_idle(timeout):
             log.warning("%d update(s) still running at shutdown", self.inflight.count)
+        if self.redis is not None:
+            await self.redis.aclose()
         if bot is not None:  # blocked users being marked in the background
             for m in bot.session.middleware._middlewares:
                 if isinstance(m, RetryMiddleware):
@@ -108,13 +118,27 @@ class App:
         await self.db.dispose()
 
 
-def create_dispatcher(services: Services) -> tuple[Dispatcher, InFlight]:
+def create_dispatcher(services: Services, *, metrics: Metrics | None = None,
+                      redis: Any = None) -> tuple[Dispatcher, InFlight]:
+    """With ``redis`` (a redis.asyncio client) conversation state and flood counters are
+    shared by every instance; without it they live in this process."""
     from handlers import get_routers
 
     config = services.config
     inflight = InFlight()
     user_context = UserContext(services.translator, config.bot.default_language)
-    dp = Dispatcher(**services.as_kwargs(), user_context=user_context)
+    storage = None
+    if redis is not None:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        from bot.flood_redis import RedisFloodGuard
+
+        storage = RedisStorage(redis)
+        services.flood = services.flood or RedisFloodGuard(
+            redis, config.bot.flood.messages, config.bot.flood.seconds)
+    dp = Dispatcher(storage=storage, **services.as_kwargs(), user_context=user_context,
+                    metrics=metrics or Metrics())
+    dp.update.outer_middleware(MetricsMiddleware(dp["metrics"]))
     dp.update.outer_middleware(inflight)
     dp.update.outer_middleware(DbSession(services.sessionmaker))
     dp.update.outer_middleware(user_context)
@@ -147,5 +171,11 @@ async def build_app(config: Config, *, migrate: bool = True) -> App:
         async with services.sessionmaker() as session:
             await sync_kb_news(session, kb)
             await session.commit()
-    dp, inflight = create_dispatcher(services)
-    return App(config, services, dp, db, inflight)
+    redis = None
+    if config.redis.url:
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(config.redis.url)
+    metrics = Metrics()
+    dp, inflight = create_dispatcher(services, metrics=metrics, redis=redis)
+    return App(config, services, dp, db, inflight, metrics=metrics, redis=redis)

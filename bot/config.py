@@ -120,6 +120,13 @@ class DigestConfig(_Model):
         return self
 
 
+class MonitoringConfig(_Model):
+    """/healthz and /metrics. In webhook mode they are also served on the webhook port."""
+
+    host: str = "127.0.0.1"
+    port: int | None = Field(None, ge=1, le=65535)  # None: no separate server
+
+
 class RedisConfig(_Model):
     url: str | None = None
 
@@ -134,6 +141,7 @@ class Config(_Model):
     news: NewsConfig = NewsConfig()
     digest: DigestConfig = DigestConfig()
     redis: RedisConfig = RedisConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
     token: SecretStr | None = Field(default=None, exclude=True)
 
     def is_admin(self, user_id: int | None) -> bool:

@@ -66,7 +66,7 @@ async def run_console(config: Config, stdin: TextIO = sys.stdin, out: TextIO = s
     await api.start()
     app = await build_app(config)
     bot = create_bot(config, token=TOKEN, api_server=api.base_url,
-                     on_forbidden=app.mark_blocked)
+                     on_forbidden=app.mark_blocked, metrics=app.metrics)
     await app.start_background(bot)
     console = Console(out)
     api.subscribe(console.show)

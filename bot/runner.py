@@ -11,6 +11,7 @@ from aiogram import Bot
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
+from bot import observability
 from bot.app import App, build_app, create_bot
 from bot.config import Config
 
@@ -24,10 +25,11 @@ class RunError(Exception):
 async def run(config: Config) -> None:
     app = await build_app(config)
     try:
-        bot = create_bot(config, on_forbidden=app.mark_blocked)
+        bot = create_bot(config, on_forbidden=app.mark_blocked, metrics=app.metrics)
     except Exception:
         await app.close()
         raise
+    monitor = await start_monitoring(app)
     try:
         await app.start_background(bot)
         if config.telegram.mode == "webhook":
@@ -35,8 +37,24 @@ async def run(config: Config) -> None:
         else:
             await run_polling(app, bot)
     finally:
+        if monitor is not None:
+            await monitor.cleanup()
         await app.close(bot=bot)
         await bot.session.close()
+
+
+async def start_monitoring(app: App) -> web.AppRunner | None:
+    """A small HTTP server for /healthz and /metrics when monitoring.port is set."""
+    cfg = app.config.monitoring
+    if cfg.port is None:
+        return None
+    web_app = web.Application()
+    observability.add_routes(web_app, app)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    await web.TCPSite(runner, cfg.host, cfg.port).start()
+    log.info("health and metrics on http://%s:%s/healthz", cfg.host, cfg.port)
+    return runner
 
 
 async def run_polling(app: App, bot: Bot) -> None:
@@ -83,4 +101,5 @@ def build_webhook_app(app: App, bot: Bot, secret: str) -> web.Application:
     handler = SimpleRequestHandler(dispatcher=app.dispatcher, bot=bot, secret_token=secret)
     handler.register(web_app, path=app.config.telegram.webhook.path)
     setup_application(web_app, app.dispatcher, bot=bot)
+    observability.add_routes(web_app, app)
     return web_app

@@ -21,7 +21,7 @@ from handlers.filters import Addressed
 
 async def on_question(message: Message, bot: Bot, session: AsyncSession, knowledge: Knowledge,
                       services: Services, translator: Translator, lang: str, t: Translate,
-                      question: str | None = None) -> None:
+                      question: str | None = None, metrics=None) -> None:
     text = question if question is not None else message.text or ""
     if len(text) > MAX_MESSAGE:
         await message.answer(t("too-long", length=len(text), limit=MAX_MESSAGE))
@@ -30,6 +30,8 @@ async def on_question(message: Message, bot: Bot, session: AsyncSession, knowled
         await message.answer(t("empty-text"))
         return
     result = knowledge.engine.match(text, hint=lang)
+    if metrics is not None:
+        metrics.answers.labels(OUTCOMES[result.kind]).inc()
     row = await repo.record_question(
         session, user_id=message.from_user.id, chat_id=message.chat.id, text=text,
         lang=result.lang, matched_id=result.id or result.best_guess, score=result.score,

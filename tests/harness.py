@@ -49,7 +49,7 @@ async def running_bot(tmp_path: Path, config: Config | None = None,
     await api.start()
     app = await build_app(config)
     bot = create_bot(config, token=TOKEN, api_server=api.base_url,
-                     on_forbidden=app.mark_blocked)
+                     on_forbidden=app.mark_blocked, metrics=app.metrics)
     harness = Harness(api, app, bot, config)
     harness.retry.base_delay = 0.01  # keep backoff real but short
     polling = asyncio.create_task(app.dispatcher.start_polling(

@@ -44,12 +44,17 @@ class RetryMiddleware(BaseRequestMiddleware):
     on_forbidden: OnForbidden | None = None
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     stats: RetryStats = field(default_factory=RetryStats)
+    on_retry_after: Callable[[], None] | None = None  # metrics
+    on_poll: Callable[[], None] | None = None  # a getUpdates came back: Telegram reachable
     _tasks: set[asyncio.Task] = field(default_factory=set, init=False, repr=False)
 
     async def __call__(self, make_request: NextRequestMiddlewareType, bot: Bot,
                        method: TelegramMethod) -> Response:
         if isinstance(method, GetUpdates):
-            return await make_request(bot, method)
+            response = await make_request(bot, method)
+            if self.on_poll:
+                self.on_poll()
+            return response
         attempt = 0
         while True:
             try:
@@ -59,6 +64,8 @@ class RetryMiddleware(BaseRequestMiddleware):
                     self.stats.gave_up += 1
                     raise
                 self.stats.retry_after_waits += 1
+                if self.on_retry_after:
+                    self.on_retry_after()
                 log.warning("%s: flood control, waiting %ss", type(method).__name__,
                             exc.retry_after)
                 await self.sleep(exc.retry_after)

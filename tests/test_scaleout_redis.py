@@ -1,0 +1,59 @@
+"""Redis: flood counters and conversation state shared by every instance."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.flood import Verdict
+from bot.flood_redis import RedisFloodGuard
+from bot.testing_redis import redis_url_or_skip
+from tests.harness import make_config, running_bot
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+async def redis():
+    client = Redis.from_url(await redis_url_or_skip())
+    yield client
+    await client.aclose()
+
+
+async def test_flood_window_is_shared_between_instances(redis) -> None:
+    prefix = f"test:{secrets.token_hex(4)}"
+    a = RedisFloodGuard(redis, messages=3, seconds=0.5, prefix=prefix)
+    b = RedisFloodGuard(redis, messages=3, seconds=0.5, prefix=prefix)  # another instance
+    verdicts = [await g.check(7) for g in (a, b, a, b, a, b)]
+    assert verdicts == [Verdict.OK, Verdict.OK, Verdict.OK, Verdict.WARN, Verdict.DROP,
+                        Verdict.DROP]
+    assert await a.check(8) is Verdict.OK  # other users are not affected
+    await asyncio.sleep(0.6)
+    assert await b.check(7) is Verdict.OK  # the window has passed
+    assert await redis.ttl(f"{prefix}:7") >= -1  # keys expire by themselves
+    await redis.delete(f"{prefix}:7", f"{prefix}:7:warned", f"{prefix}:8")
+
+
+async def test_conversation_state_survives_a_switch_of_instance(tmp_path: Path, redis) -> None:
+    """/human on one instance, the typed question handled by another: the FSM state lives in
+    Redis, so the second instance knows the student is writing to the admissions team."""
+    redis_url = await redis_url_or_skip()
+    await redis.flushdb()  # the test database (15 by default), not production data
+    staff = {"admins": [900], "chat_id": -100900}
+    cfg = make_config(tmp_path, staff=staff, redis={"url": redis_url})
+    async with running_bot(tmp_path, config=cfg) as first:
+        user = first.api.user(4242, first_name="Ann")
+        first.api.group(-100900, "Staff")
+        await user.send_text("/human")
+        await first.api.wait_for(1, chat_id=4242)
+    # A second instance (same database, same Redis, new process state) takes the next update.
+    async with running_bot(tmp_path, config=cfg) as second:
+        user = second.api.user(4242, first_name="Ann")
+        second.api.group(-100900, "Staff")
+        await user.send_text("Can my diploma be apostilled by you?")
+        staff_msgs = await second.api.wait_for(1, chat_id=-100900)
+        assert "Can my diploma be apostilled by you?" in staff_msgs[0]["text"]

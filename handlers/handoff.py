@@ -7,7 +7,7 @@ import logging
 from html import escape
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Command, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -28,6 +28,7 @@ from bot.db.models import Question
 from bot.i18n import Translate, Translator
 from bot.matching.normalize import normalize
 from bot.services import Services
+from bot.staff import audit
 from bot.staff import handoff as store
 from handlers.filters import InStaffChat, IsStaff
 
@@ -89,6 +90,8 @@ async def typed_question(message: Message, bot: Bot, session: AsyncSession,
                          services: Services, t: Translate, lang: str,
                          state: FSMContext) -> None:
     await state.clear()
+    if not await _guard(message, session, services.config, t):  # banned since /human
+        return
     text = message.text or message.caption or ""
     if not normalize(text):
         await message.answer(t("empty-text"))
@@ -151,10 +154,18 @@ async def send_to_staff(bot: Bot, session: AsyncSession, services: Services, mes
         name += f" (@{escape(student.username)})"
     guess = (f"<code>{escape(question.matched_id)}</code> ({question.score:.0f})"
              if question.matched_id else st("staff-no-guess"))
-    header = await bot.send_message(
-        staff_chat, st("staff-handoff-header", name=name, user_id=student.id, lang=lang,
-                       question=escape(question.text), guess=guess),
-        message_thread_id=conv.topic_id)
+    text = st("staff-handoff-header", name=name, user_id=student.id, lang=lang,
+              question=escape(question.text), guess=guess)
+    try:
+        header = await bot.send_message(staff_chat, text, message_thread_id=conv.topic_id)
+    except TelegramBadRequest as exc:
+        if conv.topic_id is None or "thread" not in exc.message.lower():
+            raise
+        # Staff deleted the student's topic: open a new one and carry on there.
+        created = await bot.create_forum_topic(
+            staff_chat, f"{student.first_name or 'Student'} · {student.id}"[:128])
+        conv.topic_id = created.message_thread_id
+        header = await bot.send_message(staff_chat, text, message_thread_id=conv.topic_id)
     await store.link(session, conv, header.message_id, "to_staff")
     await message.answer(t("handoff-saved"))
 
@@ -205,11 +216,16 @@ async def staff_reply(message: Message, bot: Bot, session: AsyncSession, service
     try:
         await bot.copy_message(conv.chat_id, message.chat.id, message.message_id)
     except TelegramForbiddenError:
+        await audit.record(session, message.from_user.id, "reply",
+                           f"handoff={conv.id} not delivered: blocked")
         await message.reply(t("staff-student-blocked"))
         return
     except TelegramAPIError as exc:
+        await audit.record(session, message.from_user.id, "reply",
+                           f"handoff={conv.id} not delivered: {exc}")
         await message.reply(t("staff-not-delivered", error=escape(str(exc))))
         return
+    await audit.record(session, message.from_user.id, "reply", f"handoff={conv.id}")
     await store.link(session, conv, message.message_id, "to_student")
     if conv.status == "closed":  # a reply reopens the conversation
         conv.status = "open"

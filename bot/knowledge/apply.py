@@ -60,13 +60,16 @@ def _insert(text: str, entry_id: str, lang: str, phrasings: list[str]) -> str:
         if seq is None or not seq.value:
             raise PatchError(f"{entry_id}: has no '{lang}' questions to extend")
         quoted = [json.dumps(p, ensure_ascii=False) for p in phrasings]
-        if seq.flow_style:
-            end = seq.end_mark.index - 1  # the closing bracket
-            return text[:end] + "".join(f", {q}" for q in quoted) + text[end:]
         last = seq.value[-1]
+        if seq.flow_style:
+            # Right after the last item, not before the bracket: a trailing comma
+            # ("[a, b,]") would otherwise become "b,, new".
+            end = last.end_mark.index
+            return text[:end] + "".join(f", {q}" for q in quoted) + text[end:]
         line_start = text.rfind("\n", 0, last.start_mark.index) + 1
         indent = text[line_start:last.start_mark.index]  # e.g. "        - "
-        pos = text.find("\n", last.end_mark.index)
+        # The end of the item's last line (a block scalar's end mark is on the next line).
+        pos = text.find("\n", len(text[:last.end_mark.index].rstrip()))
         pos = len(text) if pos == -1 else pos
         block = "".join(f"\n{indent}{q}" for q in quoted)
         return text[:pos] + block + text[pos:]

@@ -18,6 +18,7 @@ from bot.matching import AnswerEngine
 from bot.matching.normalize import normalize
 
 SIMILAR = 72  # token-sort ratio (0-100) for two questions to join one group
+MIN_CLOSEST = 10.0  # engine score below which no entry is proposed as the closest
 
 
 @dataclass
@@ -55,8 +56,10 @@ def group(rows: list[tuple[str, str, str]], engine: AnswerEngine) -> list[Group]
     for (key, lang), n in counts.most_common():
         if not key:
             continue
-        hit = process.extractOne(key, keys, scorer=fuzz.token_sort_ratio, score_cutoff=SIMILAR)
-        g = groups[hit[2]] if hit and groups[hit[2]].lang == lang else None
+        # Only groups of the same language: the best match overall may be another language's.
+        same = {i: k for i, k in enumerate(keys) if groups[i].lang == lang}
+        hit = process.extractOne(key, same, scorer=fuzz.token_sort_ratio, score_cutoff=SIMILAR)
+        g = groups[hit[2]] if hit else None
         if g is None:
             g = Group(example=originals[(key, lang)], lang=lang)
             groups.append(g)
@@ -67,7 +70,8 @@ def group(rows: list[tuple[str, str, str]], engine: AnswerEngine) -> list[Group]
             g.reasons[reason] += reasons[(key, lang, reason)]
     for g in groups:
         result = engine.match(g.example, lang=g.lang)
-        if result.candidates:
+        # A candidate far below the "did you mean" level is no real match: leave it to staff.
+        if result.candidates and result.candidates[0][1] >= MIN_CLOSEST:
             g.closest, g.closest_score = result.candidates[0]
     groups.sort(key=lambda g: -g.count)
     return groups

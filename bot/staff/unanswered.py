@@ -18,7 +18,7 @@ from bot.matching import AnswerEngine
 from bot.matching.normalize import normalize
 
 SIMILAR = 72  # token-sort ratio (0-100) for two questions to join one group
-MIN_CLOSEST = 10.0  # engine score below which no entry is proposed as the closest
+MIN_CLOSEST = 1.0  # engine score below which no entry is proposed as the closest
 
 
 @dataclass

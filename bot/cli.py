@@ -160,6 +160,14 @@ def cmd_kb_apply(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+@command("config reference")
+def cmd_config_reference(args: argparse.Namespace, config: Config) -> int:
+    from bot.config_reference import reference
+
+    sys.stdout.write(reference())
+    return 0
+
+
 def _setup_logging(level: str = "INFO") -> None:
     import logging
 
@@ -247,6 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--chart", metavar="PNG", help="write the chart to this file")
     stats.add_argument("--lang", choices=["en", "ru"], default="en")
 
+    cfg = sub.add_parser("config", help="configuration tools")
+    cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
+    cfg_sub.add_parser("reference", help="print the configuration reference (Markdown)")
+
     sub.add_parser("run", help="run the Telegram bot (token from BOT_TOKEN)")
     console = sub.add_parser("console", help="chat with the bot in this terminal, no Telegram")
     console.add_argument("--lang", choices=["en", "ru"], default="en",
@@ -261,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     name = args.command
-    if name in ("kb", "db"):
+    if name in ("kb", "db", "config"):
         name = f"{name} {getattr(args, name + '_command')}"
     try:
         config = load_config(args.config)

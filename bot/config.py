@@ -24,15 +24,21 @@ class _Model(BaseModel):
 
 
 class WebhookConfig(_Model):
-    url: str | None = None  # public base URL Telegram calls, e.g. https://bot.example.org
+    url: str | None = Field(
+        None,
+        description="public base URL Telegram calls, e.g. https://bot.example.org")
     path: str = "/telegram/webhook"
     host: str = "0.0.0.0"
     port: int = Field(8080, ge=1, le=65535)
-    secret_env: str = "WEBHOOK_SECRET"  # name of the env variable holding the secret token
+    secret_env: str = Field(
+        "WEBHOOK_SECRET",
+        description="name of the env variable holding the secret token")
 
 
 class TelegramConfig(_Model):
-    api_server: str | None = None  # self-hosted Bot API server, e.g. http://127.0.0.1:8081
+    api_server: str | None = Field(
+        None,
+        description="self-hosted Bot API server, e.g. http://127.0.0.1:8081")
     mode: Literal["polling", "webhook"] = "polling"
     webhook: WebhookConfig = WebhookConfig()
     send_retries: int = Field(5, ge=0, le=20)
@@ -91,20 +97,24 @@ class BotConfig(_Model):
 
 
 class NewsConfig(_Model):
-    feeds: list[str] = []  # RSS/Atom feed URLs polled in addition to knowledge/news/
+    feeds: list[str] = Field(
+        [],
+        description="RSS/Atom feed URLs polled in addition to knowledge/news/")
     poll_minutes: float = Field(15.0, gt=0)
     page_size: int = Field(5, ge=1, le=10)
 
 
 class DigestConfig(_Model):
     timezone: str = "Europe/Minsk"
-    daily: str = "0 10 * * *"  # cron: minute hour day month weekday
+    daily: str = Field("0 10 * * *", description="cron: minute hour day month weekday")
     weekly: str = "0 10 * * mon"
     instant_check_seconds: float = Field(20.0, gt=0, le=60)
-    rate: float = Field(25.0, gt=0, le=1000)  # messages per second, all chats together
+    rate: float = Field(25.0, gt=0, le=1000, description="messages per second, all chats together")
     per_chat_rate: float = Field(1.0, gt=0, le=30)
-    paid_broadcast: bool = False  # pass allow_paid_broadcast (needed above ~30/s)
-    retries: int = Field(5, ge=0, le=20)  # for 5xx and network errors
+    paid_broadcast: bool = Field(
+        False,
+        description="pass allow_paid_broadcast (needed above ~30/s)")
+    retries: int = Field(5, ge=0, le=20, description="for 5xx and network errors")
     lease_seconds: float = Field(300.0, gt=0)
 
     @model_validator(mode="after")
@@ -124,7 +134,7 @@ class MonitoringConfig(_Model):
     """/healthz and /metrics. In webhook mode they are also served on the webhook port."""
 
     host: str = "127.0.0.1"
-    port: int | None = Field(None, ge=1, le=65535)  # None: no separate server
+    port: int | None = Field(None, ge=1, le=65535, description="None: no separate server")
 
 
 class RedisConfig(_Model):

@@ -1,0 +1,54 @@
+"""The configuration reference (deploy/CONFIG.md), generated from the config models so it
+can never drift from what the code accepts."""
+
+from __future__ import annotations
+
+import typing
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from bot.config import Config
+
+HEADER = """# Configuration reference
+
+Generated from `bot/config.py` by `python -m bot config reference > deploy/CONFIG.md`;
+a test fails when it is out of date. Every key is optional. Secrets never go in the file:
+the bot token comes from `BOT_TOKEN`, the webhook secret from the variable named by
+`telegram.webhook.secret_env` (default `WEBHOOK_SECRET`).
+
+| key | type | default | notes |
+|---|---|---|---|
+"""
+
+
+def _type_name(annotation) -> str:
+    text = str(annotation).replace("typing.", "").replace("pathlib.", "")
+    for prefix in ("<class '", "'>"):
+        text = text.replace(prefix, "")
+    return text.replace("|", "or").replace("NoneType", "none")
+
+
+def _rows(model: type[BaseModel], prefix: str = "") -> list[str]:
+    rows = []
+    for name, field in model.model_fields.items():
+        if field.exclude:
+            continue
+        key = f"{prefix}{name}"
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            rows.extend(_rows(ann, key + "."))
+            continue
+        default = field.get_default(call_default_factory=True)
+        default_text = "none" if default is None else f"`{default}`"
+        if isinstance(default, Path):
+            default_text = f"`{default}`"
+        notes = (field.description or "").replace("|", "\\|")
+        if typing.get_origin(ann) is typing.Literal:
+            notes = "one of " + ", ".join(f"`{a}`" for a in typing.get_args(ann))
+        rows.append(f"| `{key}` | {_type_name(ann)} | {default_text} | {notes} |")
+    return rows
+
+
+def reference() -> str:
+    return HEADER + "\n".join(_rows(Config)) + "\n"

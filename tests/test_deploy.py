@@ -1,0 +1,41 @@
+"""Deployment files stay true to the code: the config reference is generated, the example
+production config validates, the compose file describes two instances behind a proxy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from bot.config import load_config
+from bot.config_reference import reference
+
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+
+
+def test_config_reference_is_up_to_date() -> None:
+    committed = (DEPLOY / "CONFIG.md").read_text(encoding="utf-8")
+    assert committed == reference(), "run: python -m bot config reference > deploy/CONFIG.md"
+
+
+def test_every_config_key_is_documented() -> None:
+    text = reference()
+    for key in ("telegram.webhook.secret_env", "database.url", "redis.url",
+                "digest.rate", "monitoring.port", "matching.answer_threshold"):
+        assert f"| `{key}` |" in text
+
+
+def test_production_example_validates() -> None:
+    config = load_config(DEPLOY / "config.production.yaml", env={"BOT_TOKEN": "1:x"})
+    assert config.telegram.mode == "webhook"
+    assert config.database.url.startswith("postgresql+asyncpg://")
+    assert config.redis.url and config.monitoring.port
+
+
+def test_compose_runs_two_instances_behind_nginx() -> None:
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    assert {"postgres", "redis", "bot1", "bot2", "nginx"} <= set(services)
+    assert services["bot1"]["build"] == services["bot2"]["build"]
+    upstream = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
+    assert "server bot1:8080" in upstream and "server bot2:8080" in upstream

@@ -53,3 +53,15 @@ def write_kb(directory: Path, files: dict[str, str]) -> Path:
 @pytest.fixture
 def small_kb_dir(tmp_path: Path) -> Path:
     return write_kb(tmp_path / "kb", {"categories.yaml": CATEGORIES, "entries.yaml": ENTRIES})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_postgres_test_databases():
+    """With BOT_TEST_DB=postgres, the databases running_bot created go at the end."""
+    yield
+    import asyncio
+
+    from tests.harness import PG_DATABASES, drop_test_databases
+
+    if PG_DATABASES:
+        asyncio.run(drop_test_databases())

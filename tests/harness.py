@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,10 +43,53 @@ def make_config(tmp_path: Path, **sections) -> Config:
     return Config.model_validate(data)
 
 
+# BOT_TEST_DB=postgres runs every running_bot test on PostgreSQL instead of SQLite (CI does
+# both): each SQLite file URL maps to a fresh PostgreSQL database, the same one each time it
+# is used again (a second "instance" on the same database), dropped at the end of the run.
+PG_DATABASES: dict[str, str] = {}
+
+
+async def _database_for(config: Config) -> Config:
+    if os.environ.get("BOT_TEST_DB") != "postgres" or not config.database.url.startswith(
+            "sqlite"):
+        return config
+    url = PG_DATABASES.get(config.database.url)
+    if url is None:
+        import asyncpg
+        from sqlalchemy.engine import make_url
+
+        from bot.db.testing import _asyncpg_dsn, postgres_url_or_skip
+
+        admin = await postgres_url_or_skip()
+        name = f"bsmu_test_e2e_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+        conn = await asyncpg.connect(_asyncpg_dsn(admin))
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+        PG_DATABASES[config.database.url] = url
+    return config.model_copy(update={"database": config.database.model_copy(
+        update={"url": url})})
+
+
+async def drop_test_databases() -> None:
+    from sqlalchemy.engine import make_url
+
+    from bot.db.testing import drop_database, postgres_url_or_skip
+
+    if not PG_DATABASES:
+        return
+    admin = await postgres_url_or_skip()
+    for url in PG_DATABASES.values():
+        await drop_database(admin, make_url(url).database)
+    PG_DATABASES.clear()
+
+
 @contextlib.asynccontextmanager
 async def running_bot(tmp_path: Path, config: Config | None = None,
                       **sections) -> AsyncIterator[Harness]:
-    config = config or make_config(tmp_path, **sections)
+    config = await _database_for(config or make_config(tmp_path, **sections))
     api = FakeTelegram(token=TOKEN, bot_username="bsmu_test_bot")
     await api.start()
     app = await build_app(config)

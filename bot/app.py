@@ -27,6 +27,7 @@ from bot.news.store import sync_kb_news
 from bot.observability import Metrics, MetricsMiddleware
 from bot.reload import watch
 from bot.services import Knowledge, Services
+from bot.staff.handoff import OpenConversations
 from bot.telegram.replies import send_long
 from bot.telegram.retry import RetryMiddleware
 
@@ -36,6 +37,30 @@ COMMANDS = ("start", "help", "menu", "news", "subscribe", "settings", "unsubscri
 
 class TokenError(Exception):
     pass
+
+
+def _pin_response_models() -> tuple:
+    """aiogram parses every reply into ``Response[<return type>]``; pydantic caches those
+    generic classes only weakly, so without a strong reference they are rebuilt again and
+    again (several milliseconds each: a tenth of the time per question, measured)."""
+    from aiogram.methods.base import Response
+    from aiogram.types import (
+        BotCommand,
+        ChatFullInfo,
+        ForumTopic,
+        Message,
+        MessageId,
+        Update,
+        User,
+        WebhookInfo,
+    )
+
+    return tuple(Response[t] for t in (Message, list[Update], bool, User, MessageId,
+                                       ChatFullInfo, ForumTopic, WebhookInfo,
+                                       list[BotCommand], list[MessageId]))
+
+
+_PINNED = _pin_response_models()
 
 
 def create_bot(config: Config, token: str | None = None, *, api_server: str | None = None,
@@ -75,6 +100,7 @@ class App:
     inflight: InFlight
     metrics: Metrics = field(default_factory=Metrics)
     redis: Any = None
+    digests: Any = None  # bot.digest.DigestService once started
     _tasks: list[asyncio.Task] = field(default_factory=list)
     _stop: asyncio.Event | None = None
 
@@ -85,11 +111,15 @@ class App:
         self.dispatcher["user_context"].forget(chat_id)
 
     async def start_background(self, bot: Bot) -> None:
-        """Jobs beside the dispatcher: the KB watcher (reload on file changes)."""
+        """Jobs beside the dispatcher: the KB watcher (reload on file changes) and the digest
+        scheduler (daily, weekly and instant digests, feed polls, resuming unfinished runs)."""
+        from bot.digest import start_digests
+
         if self.config.knowledge.watch:
             self._stop = asyncio.Event()
             self._tasks.append(asyncio.create_task(
                 watch(self.services, lambda r: self.notify_reload(bot, r), self._stop)))
+        self.digests = await start_digests(self, bot)
 
     async def notify_reload(self, bot: Bot, result) -> None:
         """Tell the staff chat what an automatic reload did (or why it refused)."""
@@ -102,6 +132,9 @@ class App:
         await send_long(bot, chat, reload_report(result, t))
 
     async def close(self, timeout: float = 10.0, bot: Bot | None = None) -> None:
+        if self.digests is not None:
+            await self.digests.stop()
+            self.digests = None
         if self._stop is not None:
             self._stop.set()
         for task in self._tasks:
@@ -167,6 +200,7 @@ async def build_app(config: Config, *, migrate: bool = True) -> App:
         await upgrade(db)
     services = Services(config=config, knowledge=Knowledge(engine),
                         sessionmaker=create_sessionmaker(db))
+    services.open_conversations = OpenConversations(services.sessionmaker)
     if migrate:
         async with services.sessionmaker() as session:
             await sync_kb_news(session, kb)

@@ -160,6 +160,20 @@ def cmd_kb_apply(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+@command("digest send")
+def cmd_digest_send(args: argparse.Namespace, config: Config) -> int:
+    from bot.digest.cli import cmd_send
+
+    return cmd_send(args, config)
+
+
+@command("digest status")
+def cmd_digest_status(args: argparse.Namespace, config: Config) -> int:
+    from bot.digest.cli import cmd_status
+
+    return cmd_status(args, config)
+
+
 @command("config reference")
 def cmd_config_reference(args: argparse.Namespace, config: Config) -> int:
     from bot.config_reference import reference
@@ -259,6 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
     cfg_sub.add_parser("reference", help="print the configuration reference (Markdown)")
 
+    from bot.digest.cli import add_parser as add_digest_parser
+
+    add_digest_parser(sub)
+
     sub.add_parser("run", help="run the Telegram bot (token from BOT_TOKEN)")
     console = sub.add_parser("console", help="chat with the bot in this terminal, no Telegram")
     console.add_argument("--lang", choices=["en", "ru"], default="en",
@@ -273,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     name = args.command
-    if name in ("kb", "db", "config"):
+    if name in ("kb", "db", "config", "digest"):
         name = f"{name} {getattr(args, name + '_command')}"
     try:
         config = load_config(args.config)

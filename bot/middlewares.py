@@ -91,6 +91,9 @@ class UserContext(BaseMiddleware):
                 row = await repo.upsert_user(
                     data["session"], user.id, username=user.username,
                     first_name=user.first_name, language_code=user.language_code)
+                # Committed at once: a short write transaction, and the row survives a
+                # failing handler (the question rows that follow need it).
+                await data["session"].commit()
                 if len(self._seen) >= self.cache_size:
                     self._seen.clear()
                 cached = self._seen[user.id] = (now, row.language)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -24,6 +25,9 @@ class RunError(Exception):
 
 async def run(config: Config) -> None:
     app = await build_app(config)
+    # The KB index and the framework's objects live as long as the process: keep them out of
+    # the garbage collector's scans (its pauses reached 0.8 s under load otherwise).
+    gc.freeze()
     try:
         bot = create_bot(config, on_forbidden=app.mark_blocked, metrics=app.metrics)
     except Exception:

@@ -44,6 +44,7 @@ class Services:
     actions: dict[str, Action] = field(default_factory=lambda: dict(DEFAULT_ACTIONS))
     # Called after a successful KB reload with its ReloadResult (instant digests, staff).
     on_reload: list[Callable[[Any], Awaitable[None]]] = field(default_factory=list)
+    open_conversations: Any = None  # bot.staff.handoff.OpenConversations, set by the app
 
     def as_kwargs(self) -> dict:
         """What handlers can ask for by parameter name."""

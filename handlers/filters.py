@@ -39,3 +39,28 @@ class IsStaff(Filter):
 class InStaffChat(Filter):
     async def __call__(self, message: Message, config) -> bool:  # type: ignore[override]
         return config.staff.chat_id is not None and message.chat.id == config.staff.chat_id
+
+
+# Plain async filters instead of aiogram's ``F`` magic: aiogram runs a synchronous filter in
+# a worker thread (asyncio.to_thread), three thread hops per message on the hot path.
+class HasText(Filter):
+    async def __call__(self, message: Message) -> bool:  # type: ignore[override]
+        return message.text is not None
+
+
+class PrivateChat(Filter):
+    async def __call__(self, message: Message) -> bool:  # type: ignore[override]
+        return message.chat.type == "private"
+
+
+class NotCommand(Filter):
+    async def __call__(self, message: Message) -> bool:  # type: ignore[override]
+        return not (message.text or "").startswith("/")
+
+
+_COMMAND = re.compile(r"^/[A-Za-z0-9_]+(@\w+)?(\s|$)")
+
+
+class CommandLike(Filter):
+    async def __call__(self, message: Message) -> bool:  # type: ignore[override]
+        return bool(message.text and _COMMAND.match(message.text))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from html import escape
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Command, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -30,7 +30,7 @@ from bot.matching.normalize import normalize
 from bot.services import Services
 from bot.staff import audit
 from bot.staff import handoff as store
-from handlers.filters import InStaffChat, IsStaff
+from handlers.filters import InStaffChat, IsStaff, NotCommand, PrivateChat
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +167,8 @@ async def send_to_staff(bot: Bot, session: AsyncSession, services: Services, mes
         conv.topic_id = created.message_thread_id
         header = await bot.send_message(staff_chat, text, message_thread_id=conv.topic_id)
     await store.link(session, conv, header.message_id, "to_staff")
+    await session.commit()  # visible to every instance before the student writes again
+    _changed(services)
     await message.answer(t("handoff-saved"))
 
 
@@ -193,12 +195,20 @@ async def followup_handler(message: Message, bot: Bot, session: AsyncSession,
     await student_followup(message, bot, session, services)
 
 
+def _changed(services: Services) -> None:
+    if services.open_conversations is not None:
+        services.open_conversations.invalidate()
+
+
 class HasOpenHandoff(Filter):
     """Filter: a private message from a student whose conversation with staff is open."""
 
-    async def __call__(self, message: Message, session: AsyncSession) -> bool:
+    async def __call__(self, message: Message, session: AsyncSession,  # type: ignore[override]
+                       services: Services) -> bool:
         if message.chat.type != "private" or (message.text or "").startswith("/"):
             return False
+        if services.open_conversations is not None:  # no query per message
+            return await services.open_conversations.has(message.chat.id)
         return await store.open_for(session, message.chat.id) is not None
 
 
@@ -229,6 +239,8 @@ async def staff_reply(message: Message, bot: Bot, session: AsyncSession, service
     await store.link(session, conv, message.message_id, "to_student")
     if conv.status == "closed":  # a reply reopens the conversation
         conv.status = "open"
+        await session.commit()
+        _changed(services)
     try:
         await bot.set_message_reaction(message.chat.id, message.message_id,
                                        [ReactionTypeEmoji(emoji="👌")])
@@ -240,10 +252,10 @@ def create_router() -> Router:
     router = Router(name=__name__)
     router.callback_query.register(ask_button, Ask.filter())
     router.callback_query.register(confirm, HandoffCb.filter())
-    private = F.chat.type == "private"
+    private = PrivateChat()
     router.message.register(human_command, Command("human"), private)
     router.message.register(cancel_command, Command("cancel"), private)
     router.message.register(typed_question, StateFilter(HandoffForm.question), private)
     router.message.register(followup_handler, private, HasOpenHandoff())
-    router.message.register(staff_reply, InStaffChat(), IsStaff(), ~F.text.startswith("/"))
+    router.message.register(staff_reply, InStaffChat(), IsStaff(), NotCommand())
     return router

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import Message
 
 from bot.i18n import Translate
+from handlers.filters import PrivateChat
 
 
 async def not_text(message: Message, t: Translate) -> None:
@@ -14,5 +15,5 @@ async def not_text(message: Message, t: Translate) -> None:
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.register(not_text, F.chat.type == "private")
+    router.message.register(not_text, PrivateChat())
     return router

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +16,7 @@ from bot.matching.normalize import normalize
 from bot.services import Knowledge, Services
 from bot.telegram.replies import thread_of
 from bot.tghtml import MAX_MESSAGE
-from handlers.filters import Addressed
+from handlers.filters import Addressed, HasText
 
 
 async def on_question(message: Message, bot: Bot, session: AsyncSession, knowledge: Knowledge,
@@ -36,6 +36,9 @@ async def on_question(message: Message, bot: Bot, session: AsyncSession, knowled
         session, user_id=message.from_user.id, chat_id=message.chat.id, text=text,
         lang=result.lang, matched_id=result.id or result.best_guess, score=result.score,
         outcome=OUTCOMES[result.kind])
+    # Commit before talking to Telegram: holding SQLite's write lock over an HTTP round
+    # trip makes other updates wait (and, under load, fail with "database is locked").
+    await session.commit()
     await present(bot, message.chat.id, result, translator.for_lang(result.lang), services,
                   user_id=message.from_user.id, session=session, question_id=row.id,
                   thread_id=thread_of(message))
@@ -73,6 +76,6 @@ async def pick(query: CallbackQuery, callback_data: Pick, bot: Bot, knowledge: K
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.register(on_question, F.text, Addressed())
+    router.message.register(on_question, HasText(), Addressed())
     router.callback_query.register(pick, Pick.filter())
     return router

@@ -104,6 +104,9 @@ async def close_cmd(message: Message, bot: Bot, session: AsyncSession, services:
     if not await store.close(session, conv, message.from_user.id):
         await message.answer(t("staff-already-closed"))
         return
+    await session.commit()
+    if services.open_conversations is not None:
+        services.open_conversations.invalidate()
     await audit.record(session, message.from_user.id, "close", f"handoff={conv.id}")
     user = await session.get(User, conv.user_id)
     lang = (user.language if user else None) or language_of(
@@ -123,7 +126,7 @@ async def _target(message: Message, command: CommandObject, session: AsyncSessio
 
 
 async def ban_cmd(message: Message, command: CommandObject, session: AsyncSession,
-                  t: Translate) -> None:
+                  t: Translate, services: Services) -> None:
     target = await _target(message, command, session)
     if target is None:
         await message.answer(t("staff-ban-usage"))
@@ -132,6 +135,9 @@ async def ban_cmd(message: Message, command: CommandObject, session: AsyncSessio
     conv = await store.open_for(session, target)
     if conv:
         await store.close(session, conv, message.from_user.id)
+        await session.commit()
+        if services.open_conversations is not None:
+            services.open_conversations.invalidate()
     await audit.record(session, message.from_user.id, "ban", f"user={target}")
     await message.answer(t("staff-banned", user_id=target))
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.types import Message
 
 from bot.i18n import Translate
+from handlers.filters import CommandLike
 
 
 async def unknown_command(message: Message, t: Translate, bot: Bot) -> None:
@@ -21,5 +22,5 @@ async def unknown_command(message: Message, t: Translate, bot: Bot) -> None:
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.register(unknown_command, F.text.regexp(r"^/[A-Za-z0-9_]+(@\w+)?(\s|$)"))
+    router.message.register(unknown_command, CommandLike())
     return router

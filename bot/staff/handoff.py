@@ -78,3 +78,30 @@ async def close(session: AsyncSession, handoff: Handoff, by: int) -> bool:
     handoff.status, handoff.closed_at, handoff.closed_by = "closed", utcnow(), by
     await session.flush()
     return True
+
+
+class OpenConversations:
+    """Which students have an open conversation, without a query per message: refreshed
+    from the database every few seconds (other instances open and close conversations too)
+    and at once after this instance opens or closes one."""
+
+    def __init__(self, sessionmaker, max_age: float = 5.0) -> None:
+        self.sessionmaker = sessionmaker
+        self.max_age = max_age
+        self._users: set[int] = set()
+        self._loaded_at = float("-inf")
+
+    def invalidate(self) -> None:
+        self._loaded_at = float("-inf")
+
+    async def has(self, user_id: int) -> bool:
+        import time
+
+        now = time.monotonic()
+        if now - self._loaded_at > self.max_age:
+            async with self.sessionmaker() as session:
+                rows = await session.scalars(
+                    select(Handoff.user_id).where(Handoff.status == "open"))
+                self._users = set(rows)
+            self._loaded_at = now
+        return user_id in self._users

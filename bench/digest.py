@@ -1,0 +1,404 @@
+"""Digest delivery throughput: achieved rate / configured rate, and memory, at 100,000
+subscribers.
+
+The production engine (bot.digest: planning into the persisted queue, the pacer, the group
+commit writer, aiogram without RetryMiddleware) sends a daily digest to N subscribers kept
+in SQLite (WAL, a temp dir) through the fake Bot API on 127.0.0.1. The fake API runs in a
+second process (``--inprocess``: same event loop) and enforces the configured limit itself
+(global token bucket + 1 message/s per chat, answering 429 with retry_after), so a sender
+that exceeded it would be slowed by its own 429s. Rates are measured by the fake API, from
+its own clock: (messages - 1) / (last - first).
+
+Two phases, each on a fresh database with N subscribers (two languages, three topic
+filters, so several distinct payloads):
+
+* 25 messages/s (Telegram's free limit): a window of --window seconds, then a graceful
+  stop (the rest stays queued, as at a shutdown);
+* 1,000 messages/s (paid broadcasts, ``allow_paid_broadcast``): the full run of all N.
+
+Peak memory is the bench process's peak RSS (planning, sending, seeding included); RSS is
+also sampled every second while sending, to show it stays flat. Bounded: every phase has a
+time limit (--max-seconds) and stops by itself.
+
+    python bench/digest.py                       # 100,000 subscribers, 25/s for 25 s, 1000/s
+    python bench/digest.py --subscribers 20000 --window 10 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+TOKEN = "123456789:TESTtestTESTtestTESTtestTESTtest123"
+USER_BASE = 500_000_000
+log = logging.getLogger("bench.digest")
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- the fake API process ---------------------------------------------------------------------
+
+
+class Counter:
+    """Counts delivered sendMessage calls with the fake server's clock; drops what the fake
+    would keep, so its memory stays flat over 100,000 messages."""
+
+    def __init__(self, api: Any) -> None:
+        self.api = api
+        self.reset()
+
+    def reset(self) -> None:
+        self.sent = 0
+        self.first: float | None = None
+        self.last: float | None = None
+        self.chats: dict[int, int] = {}
+        self.api.stats.reset()
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        now = time.monotonic()
+        if record["method"] != "sendMessage":
+            return
+        self.sent += 1
+        self.first = self.first or now
+        self.last = now
+        cid = record["chat_id"]
+        self.chats[cid] = self.chats.get(cid, 0) + 1
+        chat = self.api.chats.get(cid)
+        if chat is not None:
+            chat.messages.clear()
+            chat.history.clear()
+
+    def stats(self) -> dict[str, Any]:
+        span = (self.last - self.first) if self.first and self.last else 0.0
+        stats = self.api.stats
+        return {"sent": self.sent, "span": span,
+                "rate": (self.sent - 1) / span if span > 0 else 0.0,
+                "rate_limited": stats.rate_limited, "errors": stats.errors,
+                "duplicates": sum(1 for n in self.chats.values() if n > 1),
+                "chats": len(self.chats)}
+
+
+def new_api(rate: float | None, chats: int) -> tuple[Any, Counter]:
+    from bot.fakeapi import FakeTelegram
+
+    api = FakeTelegram(token=TOKEN, bot_username="bsmu_bench_bot", global_rate=rate,
+                       per_chat_rate=1.0, history_limit=1000)
+    for i in range(chats):
+        api.add_chat(USER_BASE + i)
+    counter = Counter(api)
+    api.subscribe(counter)
+    return api, counter
+
+
+async def serve(chats: int) -> None:
+    """Child process: the fake API; commands as JSON lines on stdin, answers on stdout."""
+    api, counter = new_api(None, chats)
+    await api.start("127.0.0.1")
+    out = sys.stdout
+
+    def emit(obj: dict[str, Any]) -> None:
+        out.write(json.dumps(obj) + "\n")
+        out.flush()
+
+    emit({"event": "listening", "base_url": api.base_url})
+    try:
+        while True:
+            line = await asyncio.to_thread(sys.stdin.readline)
+            if not line or line.strip() == "stop":
+                return
+            cmd = json.loads(line)
+            if cmd["cmd"] == "reset":
+                api.set_rate_limits(cmd.get("rate"), 1.0)
+                for chat in api.chats.values():
+                    chat.forbidden = None
+                counter.reset()
+                emit({"ok": True})
+            elif cmd["cmd"] == "stats":
+                emit(counter.stats())
+    finally:
+        await api.stop()
+
+
+class RemoteApi:
+    """The bench side of the fake API process."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, base_url: str) -> None:
+        self.proc, self.base_url = proc, base_url
+
+    @classmethod
+    async def start(cls, chats: int) -> RemoteApi:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--serve", str(chats),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**20)
+        hello = json.loads(await asyncio.wait_for(proc.stdout.readline(), 120))
+        return cls(proc, hello["base_url"])
+
+    async def call(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
+        await self.proc.stdin.drain()
+        line = await asyncio.wait_for(self.proc.stdout.readline(), 30)
+        if not line:
+            raise RuntimeError("the fake API process died")
+        return json.loads(line)
+
+    async def reset(self, rate: float) -> None:
+        await self.call({"cmd": "reset", "rate": rate})
+
+    async def stats(self) -> dict[str, Any]:
+        return await self.call({"cmd": "stats"})
+
+    async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.proc.stdin.write(b"stop\n")
+            await self.proc.stdin.drain()
+            self.proc.stdin.close()
+        try:
+            await asyncio.wait_for(self.proc.wait(), 15)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+
+
+class LocalApi:
+    def __init__(self, chats: int) -> None:
+        self.api, self.counter = new_api(None, chats)
+        self.base_url = ""
+
+    async def begin(self) -> LocalApi:
+        self.base_url = await self.api.start("127.0.0.1")
+        return self
+
+    async def reset(self, rate: float) -> None:
+        self.api.set_rate_limits(rate, 1.0)
+        self.counter.reset()
+
+    async def stats(self) -> dict[str, Any]:
+        return self.counter.stats()
+
+    async def stop(self) -> None:
+        await self.api.stop()
+
+
+# --- the bench process ------------------------------------------------------------------------
+
+
+async def seed(sessions: Any, n: int) -> None:
+    """N users + daily subscriptions (en/ru, three topic filters) and three news items."""
+    from sqlalchemy import insert
+
+    from bot.db.models import NewsItem, Subscription, User
+
+    now = datetime.now(UTC)
+    topics = [None, ["admission"], ["science", "international"]]
+    chunk = 5000
+    async with sessions() as s:
+        for start in range(0, n, chunk):
+            ids = range(USER_BASE + start, USER_BASE + min(n, start + chunk))
+            await s.execute(insert(User), [{"id": i, "first_name": "Bench", "first_seen": now,
+                                            "last_seen": now, "blocked": False} for i in ids])
+            await s.execute(insert(Subscription), [
+                {"user_id": i, "chat_id": i, "frequency": "daily",
+                 "lang": "ru" if i % 2 else "en", "tags": topics[i % 3], "active": True,
+                 "cursor": 0, "created_at": now, "updated_at": now} for i in ids])
+        items = [("admission", "Admission 2027 is open", "Приём 2027 открыт"),
+                 ("science", "A new research lab", "Новая лаборатория"),
+                 ("international", "Partnership with AMU", "Партнёрство с АМУ")]
+        for k, (tag, en, ru) in enumerate(items):
+            s.add(NewsItem(key=f"kb:bench-{k}", source="kb", url="https://www.bsmu.by/",
+                           published=datetime(2026, 11, 20 + k, tzinfo=UTC), tags=[tag],
+                           content={"title": {"en": en, "ru": ru},
+                                    "summary": {"en": en + ": details inside.",
+                                                "ru": ru + ": подробности внутри."}}))
+        await s.commit()
+
+
+class Sampler:
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._task: asyncio.Task | None = None
+
+    async def _loop(self) -> None:
+        while True:
+            self.samples.append(rss_mb())
+            await asyncio.sleep(1.0)
+
+    def __enter__(self) -> Sampler:
+        self._task = asyncio.get_running_loop().create_task(self._loop())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._task:
+            self._task.cancel()
+
+
+async def phase(api: Any, tmp: Path, n: int, rate: float, window: float | None,
+                max_seconds: float) -> dict[str, Any]:
+    from bot.config import Config
+    from bot.db import create_engine, create_sessionmaker, upgrade
+    from bot.digest import queue
+    from bot.digest.sender import create_digest_bot
+    from bot.digest.service import DigestService
+
+    db = tmp / f"digest-{int(rate)}.db"
+    config = Config.model_validate({
+        "database": {"url": f"sqlite+aiosqlite:///{db}"},
+        "telegram": {"api_server": api.base_url},
+        "digest": {"rate": rate, "paid_broadcast": rate > 30}})
+    engine = create_engine(config.database.url)
+    await upgrade(engine)
+    sessions = create_sessionmaker(engine)
+    t0 = time.perf_counter()
+    await seed(sessions, n)
+    seed_s = time.perf_counter() - t0
+    await api.reset(rate)
+    bot = create_digest_bot(config, token=TOKEN)
+    service = DigestService(config, sessions, bot, own_bot=True)
+    t0 = time.perf_counter()
+    run_id = await queue.plan_run(sessions, "daily", f"bench-{rate:g}")
+    plan_s = time.perf_counter() - t0
+    planned = sum((await queue.counts(sessions, run_id)).values())
+    rss_planned = rss_mb()
+    limit = window if window is not None else max_seconds
+    with Sampler() as sampler:
+        task = asyncio.create_task(service.run("daily", f"bench-{rate:g}"))
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        # Planning is done already (run() finds the run planned), so sending starts at once.
+        while not task.done() and time.perf_counter() - t0 < limit:
+            await asyncio.sleep(0.1)
+        timed_out = window is None and not task.done()
+        await service.stop(timeout=15)
+        with contextlib.suppress(Exception):
+            await task
+        send_s = time.perf_counter() - t0
+        cpu_s = time.process_time() - cpu0
+    fake = await api.stats()
+    counts = await queue.counts(sessions, run_id)
+    db_mb = sum(f.stat().st_size for f in tmp.glob(db.name + "*")) / 2**20
+    await engine.dispose()
+    return {
+        "rate": rate, "subscribers": n, "planned": planned, "seed_s": round(seed_s, 1),
+        "plan_s": round(plan_s, 2), "send_s": round(send_s, 1), "fake": fake,
+        "achieved": round(fake["rate"], 2), "ratio": round(fake["rate"] / rate, 3),
+        "counts": counts, "timed_out": timed_out, "summary": service.summary.as_dict(),
+        "rss_planned_mb": round(rss_planned, 1),
+        "rss_sending_min_mb": round(min(sampler.samples or [0]), 1),
+        "rss_sending_max_mb": round(max(sampler.samples or [0]), 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1), "db_mb": round(db_mb, 1),
+        "writer_commits": service.writer.commits,
+        "cpu_ms_per_message": round(1000 * cpu_s / max(1, service.summary.messages), 3),
+        "cpu_pct": round(100 * cpu_s / send_s, 1),
+    }
+
+
+def import_baseline() -> dict[str, float]:
+    """RSS after importing what the sender needs, before any data: most of a bot process's
+    memory is aiogram's ~300 pydantic models, whatever the number of subscribers."""
+    before = rss_mb()
+    import aiogram  # noqa: F401
+
+    after_aiogram = rss_mb()
+    import bot.digest.service
+    import bot.fakeapi  # noqa: F401
+
+    return {"python_mb": round(before, 1), "aiogram_mb": round(after_aiogram - before, 1),
+            "all_imports_mb": round(rss_mb(), 1)}
+
+
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    baseline = import_baseline()
+    api: Any
+    if args.inprocess:
+        api = await LocalApi(args.subscribers).begin()
+    else:
+        api = await RemoteApi.start(args.subscribers)
+    results = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-digest-", dir=args.db_dir) as tmp:
+            if not args.skip_low:
+                results.append(await phase(api, Path(tmp), args.subscribers, args.low_rate,
+                                           args.window, args.max_seconds))
+            if not args.skip_high:
+                results.append(await phase(api, Path(tmp), args.subscribers, args.high_rate,
+                                           None, args.max_seconds))
+    finally:
+        await api.stop()
+    return {"mode": "in-process" if args.inprocess else "fake API in a separate process",
+            "phases": results, "peak_rss_mb": round(peak_rss_mb(), 1), "baseline": baseline}
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = ["| configured rate | run | messages | achieved rate | ratio | 429s | duplicates "
+             "| plan (s) | sender CPU/msg | RSS while sending (MB) | peak RSS (MB) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for p in result["phases"]:
+        kind = (f"window {p['send_s']:.0f} s" if p["rate"] <= 30
+                else f"full run of {p['planned']:,}")
+        if p["timed_out"]:
+            kind += " (stopped at --max-seconds)"
+        lines.append(
+            f"| {p['rate']:g}/s | {kind} | {p['fake']['sent']:,} | {p['achieved']:.2f}/s "
+            f"| {p['ratio']:.3f} | {p['fake']['rate_limited']} | {p['fake']['duplicates']} "
+            f"| {p['plan_s']:.1f} | {p['cpu_ms_per_message']:.2f} ms "
+            f"| {p['rss_sending_min_mb']:.0f}-{p['rss_sending_max_mb']:.0f}"
+            f" | {p['peak_rss_mb']:.0f} |")
+    b = result["baseline"]
+    lines.append("")
+    lines.append(f"Memory baseline before any data: {b['all_imports_mb']:.0f} MB RSS after "
+                 f"imports, of which aiogram's import alone is {b['aiogram_mb']:.0f} MB; "
+                 f"the digest engine's own peak at {result['phases'][-1]['subscribers']:,} "
+                 f"subscribers is {result['peak_rss_mb'] - b['all_imports_mb']:.0f} MB "
+                 "above that.")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--subscribers", type=int, default=100_000)
+    ap.add_argument("--low-rate", type=float, default=25.0)
+    ap.add_argument("--window", type=float, default=25.0, help="seconds of the 25/s phase")
+    ap.add_argument("--high-rate", type=float, default=1000.0)
+    ap.add_argument("--max-seconds", type=float, default=300.0,
+                    help="stop a phase's sending after this long in any case")
+    ap.add_argument("--skip-low", action="store_true")
+    ap.add_argument("--skip-high", action="store_true")
+    ap.add_argument("--inprocess", action="store_true",
+                    help="run the fake API in this process (charges its work to the sender)")
+    ap.add_argument("--db-dir", help="directory for the temporary SQLite databases")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve is not None:
+        asyncio.run(serve(args.serve))
+        return
+    result = asyncio.run(bench(args))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"mode: {result['mode']}")
+        print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from bot.digest.cli import main
+
+raise SystemExit(main())

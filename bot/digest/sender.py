@@ -1,0 +1,483 @@
+"""Sending a planned run: async workers, the pacer, and Telegram's answers turned into
+delivery states.
+
+Digests go through their **own** aiogram ``Bot`` whose session has no RetryMiddleware
+(:func:`digest_bot` clones the bot's token and API server): the middleware sleeps through a
+429 on its own and retries 5xx up to its own limit, which would hide from the queue what it
+must record and would stall one worker instead of pausing all of them. Here:
+
+* 429 — everybody pauses for ``retry_after`` (:class:`~bot.digest.pace.Pacer`), then the same
+  message is retried; not counted as a failed attempt, nothing is dropped;
+* 5xx and network errors (dropped connection, timeout) — exponential backoff with jitter,
+  up to ``config.digest.retries`` retries, then ``failed`` with the last error. A network
+  error after the request left may mean Telegram did deliver it; retrying is what the
+  issue asks for, and Telegram offers no idempotency key to do better;
+* 403 (blocked by the user, deactivated, kicked) — ``blocked``, the subscription becomes
+  inactive and the user is marked blocked; never retried;
+* any other API error (400 "chat not found", bad HTML, ...) — ``failed`` with the error text;
+  the run goes on;
+* 401 — the token is wrong: nothing can be sent, the run stops (rows stay pending).
+
+A message is durable as ``sending`` before it goes out; see :mod:`bot.digest.queue`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import LinkPreviewOptions
+from aiohttp import ClientError
+
+from bot.config import Config, DigestConfig
+from bot.db.models import utcnow
+from bot.digest import queue
+from bot.digest.pace import Pacer, Sleep
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, int], None]  # (run id, deliveries just finished, run's total)
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+REQUEST_TIMEOUT = 20
+
+
+class FatalSendError(RuntimeError):
+    """Nothing can be sent (e.g. 401: the token was revoked)."""
+
+
+# --- the bot ---------------------------------------------------------------------------------
+
+
+class DigestSession(AiohttpSession):
+    """aiogram's aiohttp session, lighter for broadcasting plain text.
+
+    Requests go out as a JSON body instead of form data, and a successful answer's result
+    is returned as the raw dict instead of a validated ``Message``: at 1,000 messages/s
+    the URL-encoding and the pydantic validation of every returned Message were most of
+    the sender's CPU, and a digest needs neither. Error answers still go through aiogram's
+    ``check_response``, so 429/403/400/5xx raise exactly the usual exceptions. Methods that
+    upload files take aiogram's normal path.
+    """
+
+    async def make_request(self, bot: Bot, method: Any, timeout: int | None = None) -> Any:
+        files: dict[str, Any] = {}
+        body: dict[str, Any] = {}
+        for key, value in method.model_dump(warnings=False, exclude_none=True).items():
+            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            if prepared is not None:
+                body[key] = prepared
+        if files:
+            return await super().make_request(bot, method, timeout)
+        session = await self.create_session()
+        url = self.api.api_url(token=bot.token, method=method.__api_method__)
+        try:
+            async with session.post(url, data=self.json_dumps(body).encode(),
+                                    headers={"Content-Type": "application/json"},
+                                    timeout=self.timeout if timeout is None else timeout
+                                    ) as resp:
+                raw = await resp.read()
+                status = resp.status
+        except TimeoutError as exc:
+            raise TelegramNetworkError(method=method, message="Request timeout error") from exc
+        except ClientError as exc:
+            raise TelegramNetworkError(method=method,
+                                       message=f"{type(exc).__name__}: {exc}") from exc
+        if status == 200:
+            try:
+                data = self.json_loads(raw)
+            except ValueError:
+                data = None
+            if isinstance(data, dict) and data.get("ok") is True:
+                return data.get("result")
+        return self.check_response(bot=bot, method=method, status_code=status,
+                                   content=raw.decode("utf-8", "replace")).result
+
+
+def _session(api: TelegramAPIServer | None, connections: int) -> AiohttpSession:
+    session = DigestSession(limit=connections)
+    if api is not None:
+        session.api = api
+    return session
+
+
+def digest_bot(bot: Bot, *, connections: int = 100) -> Bot:
+    """A Bot for digests: the same token and API server as ``bot``, a session of its own
+    without RetryMiddleware. Close it with ``await bot.session.close()``."""
+    return Bot(bot.token, session=_session(bot.session.api, connections),
+               default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def create_digest_bot(config: Config, token: str | None = None, *,
+                      api_server: str | None = None, connections: int = 100) -> Bot:
+    """A digest Bot straight from the configuration (the CLI has no main bot)."""
+    token = token or (config.token.get_secret_value() if config.token else None)
+    if not token:
+        from bot.app import TokenError
+
+        raise TokenError("BOT_TOKEN is not set: export the token BotFather gave you")
+    server = api_server or config.telegram.api_server
+    api = TelegramAPIServer.from_base(server) if server else None
+    return Bot(token, session=_session(api, connections),
+               default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Summary:
+    """What one or more runs did (this process's share of them)."""
+
+    runs: list[int] = field(default_factory=list)
+    planned: int = 0  # deliveries created by planning in this call
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    uncertain: int = 0  # found interrupted mid-send by a dead worker (never resent)
+    retry_after_waits: int = 0  # 429s honoured
+    retries: int = 0  # 5xx / network errors retried
+    messages: int = 0  # Telegram messages sent (a digest may take several)
+    remaining: int = 0  # still open at the end (held by other workers)
+    first_send: float | None = None  # loop time of the first / last message sent
+    last_send: float | None = None
+
+    def merge(self, other: Summary) -> Summary:
+        self.runs.extend(r for r in other.runs if r not in self.runs)
+        for name in ("planned", "sent", "failed", "blocked", "uncertain",
+                     "retry_after_waits", "retries", "messages", "remaining"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.first_send is not None:
+            self.first_send = min(self.first_send or other.first_send, other.first_send)
+        if other.last_send is not None:
+            self.last_send = max(self.last_send or other.last_send, other.last_send)
+        return self
+
+    @property
+    def done(self) -> int:
+        return self.sent + self.failed + self.blocked + self.uncertain
+
+    def line(self) -> str:
+        text = (f"sent {self.sent}, failed {self.failed}, blocked {self.blocked}, "
+                f"uncertain {self.uncertain}; {self.messages} message(s), "
+                f"{self.retry_after_waits} 429 wait(s), {self.retries} retry(ies)")
+        if self.remaining:
+            text += f"; {self.remaining} still held by other workers"
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in (
+            "runs", "planned", "sent", "failed", "blocked", "uncertain",
+            "retry_after_waits", "retries", "messages", "remaining")}
+
+
+@dataclass
+class SendOptions:
+    retries: int = 5
+    lease_seconds: float = 300.0
+    paid_broadcast: bool = False
+    workers: int = 32
+    claim_batch: int = 100
+    base_delay: float = 0.5  # backoff for 5xx / network errors: base * 2**n, capped
+    max_delay: float = 30.0
+    request_timeout: int = REQUEST_TIMEOUT
+
+    @classmethod
+    def from_config(cls, cfg: DigestConfig, **overrides: Any) -> SendOptions:
+        # Workers wait for their slot, then for the commit and Telegram's answer: enough of
+        # them to cover ~0.2 s of that at the full rate (parts of long digests wait for
+        # their chat in a timer, not in a worker).
+        workers = min(256, max(8, math.ceil(cfg.rate * 0.2)))
+        claim_batch = min(1000, max(20, math.ceil(cfg.rate * 2)))
+        values: dict[str, Any] = {"retries": cfg.retries, "lease_seconds": cfg.lease_seconds,
+                                  "paid_broadcast": cfg.paid_broadcast, "workers": workers,
+                                  "claim_batch": claim_batch}
+        values.update(overrides)
+        return cls(**values)
+
+
+def make_pacer(cfg: DigestConfig, **kwargs: Any) -> Pacer:
+    return Pacer(cfg.rate, cfg.per_chat_rate, **kwargs)
+
+
+# --- sending one run -------------------------------------------------------------------------
+
+
+class RunSender:
+    """Sends the deliveries of one run that this worker can claim, until none is left
+    (or :meth:`request_stop`).
+
+    A feeder claims rows in batches into a local queue; workers take one job at a time and
+    send its next part. A multi-part digest goes back to the queue when its chat may get
+    the next part (about a second later), so no worker sits idle through per-chat waits.
+    """
+
+    def __init__(self, sessions: queue.Sessions, bot: Bot, run_id: int, *,
+                 pacer: Pacer, writer: queue.DeliveryWriter, options: SendOptions,
+                 worker_id: str, payloads: queue.PayloadCache | None = None,
+                 progress: Progress | None = None, sleep: Sleep = asyncio.sleep) -> None:
+        self.sessions = sessions
+        self.bot = bot
+        self.run_id = run_id
+        self.pacer = pacer
+        self.writer = writer
+        self.options = options
+        self.worker_id = worker_id
+        self.payloads = payloads or queue.PayloadCache(sessions)
+        self.progress = progress
+        self.sleep = sleep
+        self.summary = Summary(runs=[run_id])
+        self.total = 0
+        self._stop = asyncio.Event()
+        self._jobs: asyncio.Queue[queue.Job | None] = asyncio.Queue()
+        self._outstanding = 0  # claimed jobs not finished yet (queued, deferred, sending)
+        self._feeding = True
+        self._deferred: dict[int, asyncio.TimerHandle] = {}  # waiting for their chat
+        self._in_flight: set[int] = set()  # rows committed as sending, answer not yet in
+        self._unsent: set[int] = set()  # marked sending, but the send never started
+        self._fatal: BaseException | None = None
+        self._n_workers = max(1, options.workers)
+
+    def request_stop(self) -> None:
+        """Finish the messages on their way, send nothing new, give back the rest."""
+        self._stop.set()
+        for handle in self._deferred.values():
+            handle.cancel()
+        self._outstanding -= len(self._deferred)
+        self._deferred.clear()
+        self._maybe_done()
+
+    async def run(self) -> Summary:
+        recovered = await queue.recover(self.sessions, self.run_id, self.worker_id)
+        self.summary.uncertain += recovered.uncertain
+        counts = await queue.counts(self.sessions, self.run_id)
+        self.total = sum(counts.values())
+        if self.progress and (finished := sum(counts[s] for s in queue.FINAL)):
+            self.progress(self.run_id, finished, self.total)
+        self.writer.add_run(self.run_id)
+        workers = [asyncio.create_task(self._worker(), name=f"digest-{self.run_id}-{i}")
+                   for i in range(self._n_workers)]
+        feeder = asyncio.create_task(self._feed(), name=f"digest-{self.run_id}-feed")
+        try:
+            await asyncio.gather(feeder, *workers)
+        except BaseException:
+            feeder.cancel()
+            for w in workers:
+                w.cancel()
+            await asyncio.gather(feeder, *workers, return_exceptions=True)
+            raise
+        finally:
+            await self._cleanup()
+        if self._fatal is not None:
+            raise self._fatal
+        self.summary.remaining = await queue.finish_if_done(self.sessions, self.run_id)
+        return self.summary
+
+    async def _cleanup(self) -> None:
+        for handle in self._deferred.values():
+            handle.cancel()
+        self._deferred.clear()
+        with contextlib.suppress(Exception):
+            await self.writer.flush()
+        if self._unsent:
+            with contextlib.suppress(Exception):
+                await queue.revert_sending(self.sessions, sorted(self._unsent),
+                                           self.worker_id)
+            self._unsent.clear()
+        # Rows cancelled while on their way: nobody knows whether they arrived.
+        if self._in_flight:
+            with contextlib.suppress(Exception):
+                n = await queue.mark_uncertain(self.sessions, sorted(self._in_flight))
+                self.summary.uncertain += n
+            self._in_flight.clear()
+        with contextlib.suppress(Exception):  # claimed, queued or deferred: give back
+            await queue.release(self.sessions, self.run_id, self.worker_id)
+        self.writer.remove_run(self.run_id)
+
+    def _maybe_done(self) -> None:
+        """Once nothing more will be claimed and every job is settled, end the workers."""
+        if (not self._feeding or self._stop.is_set()) and self._outstanding <= 0:
+            for _ in range(self._n_workers):
+                self._jobs.put_nowait(None)
+            self._n_workers = 0  # sentinels sent once
+
+    async def _feed(self) -> None:
+        batch_size = self.options.claim_batch
+        try:
+            while not self._stop.is_set():
+                if self._jobs.qsize() >= batch_size:
+                    await asyncio.sleep(0.01)  # enough work queued: claim when it runs low
+                    continue
+                batch = await queue.claim(self.sessions, self.run_id, self.worker_id,
+                                          batch_size, self.options.lease_seconds)
+                if not batch:
+                    break
+                self._outstanding += len(batch)
+                for job in batch:
+                    self._jobs.put_nowait(job)
+        finally:
+            self._feeding = False
+            self._maybe_done()
+
+    async def _worker(self) -> None:
+        while True:
+            job = await self._jobs.get()
+            if job is None:
+                return
+            again = False
+            try:
+                if not self._stop.is_set():  # when stopping, queued jobs are given back
+                    again = await self._deliver_part(job)
+            except (queue.WriterError, FatalSendError) as exc:
+                self._fatal = self._fatal or exc
+                self.request_stop()
+            except BaseException:
+                self._settle()
+                raise
+            if again and not self._stop.is_set():
+                delay = max(0.0, self.pacer.chat_ready(job.chat_id) - self.pacer.clock())
+                loop = asyncio.get_running_loop()
+                self._deferred[job.id] = loop.call_later(delay, self._requeue, job)
+            else:
+                self._settle()
+
+    def _requeue(self, job: queue.Job) -> None:
+        if self._deferred.pop(job.id, None) is not None:
+            self._jobs.put_nowait(job)
+
+    def _settle(self) -> None:
+        self._outstanding -= 1
+        self._maybe_done()
+
+    def _finished(self, job: queue.Job) -> None:
+        summary = self.summary
+        if job.status == "sent":
+            summary.sent += 1
+        elif job.status == "failed":
+            summary.failed += 1
+        elif job.status == "blocked":
+            summary.blocked += 1
+        self.writer.update(job)
+        if self.progress is not None:
+            self.progress(self.run_id, 1, self.total)
+
+    async def _deliver_part(self, job: queue.Job) -> bool:
+        """Send the job's next part (retrying 429/5xx/network errors as described in the
+        module docstring). True when more parts remain, False when the job is settled or
+        must be left as it is (stopping, claim lost)."""
+        messages = await self.payloads.get(job.payload_id)
+        loop = asyncio.get_running_loop()
+        while job.parts_sent < len(messages):
+            if self._stop.is_set():
+                return False  # pending, maybe with parts sent: resumes from there
+            await self.pacer.acquire(job.chat_id)
+            if self._stop.is_set():  # stopped while waiting for the slot: not on its way
+                return False
+            try:
+                await self.writer.mark_sending(job)
+            except asyncio.CancelledError:
+                self._unsent.add(job.id)
+                raise
+            except queue.LostClaim:
+                log.warning("delivery %s was taken over by another worker; not sending",
+                            job.id)
+                return False
+            self._in_flight.add(job.id)
+            try:
+                await self.bot.send_message(
+                    chat_id=job.chat_id, text=messages[job.parts_sent],
+                    parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
+                    allow_paid_broadcast=True if self.options.paid_broadcast else None,
+                    request_timeout=self.options.request_timeout)
+            except TelegramRetryAfter as exc:
+                self._in_flight.discard(job.id)
+                self.summary.retry_after_waits += 1
+                self.pacer.pause(exc.retry_after)
+                job.status = "pending"
+                self.writer.update(job)
+                continue
+            except (TelegramServerError, TelegramNetworkError) as exc:
+                self._in_flight.discard(job.id)
+                job.attempts += 1
+                job.last_error = _describe(exc)
+                if job.attempts > self.options.retries:
+                    job.status = "failed"
+                    self._finished(job)
+                    return False
+                self.summary.retries += 1
+                job.status = "pending"
+                self.writer.update(job)
+                await self.sleep(self._backoff(job.attempts))
+                continue
+            except TelegramForbiddenError as exc:
+                self._in_flight.discard(job.id)
+                job.status, job.last_error = "blocked", _describe(exc)
+                self.writer.block_user(job.user_id)
+                self._finished(job)
+                return False
+            except TelegramUnauthorizedError as exc:
+                self._in_flight.discard(job.id)
+                job.status, job.last_error = "pending", _describe(exc)
+                self.writer.update(job)
+                raise FatalSendError(f"Telegram refused the token: {exc}") from exc
+            except TelegramAPIError as exc:  # 400 and the like: can never succeed
+                self._in_flight.discard(job.id)
+                job.attempts += 1
+                job.status, job.last_error = "failed", _describe(exc)
+                self._finished(job)
+                return False
+            except Exception as exc:  # e.g. an undecodable answer: it may have arrived
+                self._in_flight.discard(job.id)
+                log.exception("delivery %s: unexpected error", job.id)
+                job.status, job.last_error = "uncertain", _describe(exc)
+                self.summary.uncertain += 1
+                self.writer.update(job)
+                if self.progress is not None:
+                    self.progress(self.run_id, 1, self.total)
+                return False
+            self._in_flight.discard(job.id)
+            now = loop.time()
+            self.summary.messages += 1
+            if self.summary.first_send is None:
+                self.summary.first_send = now
+            self.summary.last_send = now
+            job.parts_sent += 1
+            if job.parts_sent >= len(messages):
+                job.status, job.sent_at, job.last_error = "sent", utcnow(), None
+                self._finished(job)
+                return False
+            job.status = "pending"  # between parts: safe to resume from parts_sent
+            self.writer.update(job)
+            self.pacer.sent(job.chat_id)
+            return True
+        # Nothing (left) to send, e.g. an empty payload.
+        job.status, job.sent_at = "sent", job.sent_at or utcnow()
+        self._finished(job)
+        return False
+
+    def _backoff(self, attempt: int) -> float:
+        delay = min(self.options.max_delay, self.options.base_delay * 2 ** (attempt - 1))
+        return delay * random.uniform(0.8, 1.2)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:1000]

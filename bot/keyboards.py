@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import (
     Ask,
@@ -30,13 +30,37 @@ PAGE_SIZE = 8
 MAX_LABEL = 60
 
 
+class _Rows:
+    """Rows of inline buttons. aiogram's InlineKeyboardBuilder deep-copies its buttons on
+    every call, which showed up in the profile of every answer; this does only what the
+    keyboards here need."""
+
+    def __init__(self) -> None:
+        self.rows: list[list[InlineKeyboardButton]] = []
+        self._loose: list[InlineKeyboardButton] = []
+
+    def row(self, *buttons: InlineKeyboardButton) -> None:
+        self.rows.append(list(buttons))
+
+    def button(self, text: str, callback_data: CallbackData) -> None:
+        self._loose.append(InlineKeyboardButton(text=text, callback_data=callback_data.pack()))
+
+    def adjust(self, width: int) -> None:
+        loose, self._loose = self._loose, []
+        self.rows.extend(loose[i:i + width] for i in range(0, len(loose), width))
+
+    def as_markup(self) -> InlineKeyboardMarkup:
+        self.adjust(len(self._loose) or 1)
+        return InlineKeyboardMarkup(inline_keyboard=self.rows)
+
+
 def _label(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
 def main_menu(kb: KnowledgeBase, lang: str) -> InlineKeyboardMarkup:
-    b = InlineKeyboardBuilder()
+    b = _Rows()
     for cat in kb.ordered_categories():
         if kb.in_category(cat.id):
             b.button(text=_label(cat.title.get(lang) or cat.title["en"]),
@@ -54,7 +78,7 @@ def category_menu(kb: KnowledgeBase, category: str, page: int, lang: str,
     entries = kb.in_category(category)
     total = pages(kb, category)
     page = min(max(page, 0), total - 1)
-    b = InlineKeyboardBuilder()
+    b = _Rows()
     for e in entries[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]:
         b.row(InlineKeyboardButton(text=_label(e.label(lang)),
                                    callback_data=Show(entry=e.id, cat=category).pack()))
@@ -77,7 +101,7 @@ def answer_keyboard(entry: Entry, kb: KnowledgeBase, lang: str, t: Translate, *,
                     category: str = "", question_id: int = 0) -> InlineKeyboardMarkup:
     """Linked news items, related entries, 👍/👎, then Back (when browsing) or Ask + Main
     menu."""
-    b = InlineKeyboardBuilder()
+    b = _Rows()
     for news_id in entry.news:
         item = kb.news_item(news_id)
         if item:
@@ -105,7 +129,7 @@ def answer_keyboard(entry: Entry, kb: KnowledgeBase, lang: str, t: Translate, *,
 
 def suggestions_keyboard(entries: tuple[Entry, ...] | list[Entry], lang: str, t: Translate,
                          question_id: int = 0) -> InlineKeyboardMarkup:
-    b = InlineKeyboardBuilder()
+    b = _Rows()
     for e in entries:
         b.row(InlineKeyboardButton(text=_label(e.label(lang)),
                                    callback_data=Pick(entry=e.id, q=question_id).pack()))
@@ -115,14 +139,14 @@ def suggestions_keyboard(entries: tuple[Entry, ...] | list[Entry], lang: str, t:
 
 
 def fallback_keyboard(t: Translate, question_id: int = 0) -> InlineKeyboardMarkup:
-    b = InlineKeyboardBuilder()
+    b = _Rows()
     b.row(InlineKeyboardButton(text=t("btn-ask-team"), callback_data=Ask(q=question_id).pack()))
     b.row(InlineKeyboardButton(text=t("btn-main-menu"), callback_data=Nav(edit=False).pack()))
     return b.as_markup()
 
 
 def language_keyboard() -> InlineKeyboardMarkup:
-    b = InlineKeyboardBuilder()
+    b = _Rows()
     b.button(text="English", callback_data=SetLang(lang="en"))
     b.button(text="Русский", callback_data=SetLang(lang="ru"))
     return b.as_markup()
@@ -150,7 +174,7 @@ def _page_row(page: int, pages: int, t: Translate) -> list[InlineKeyboardButton]
 def news_list_keyboard(items: list[tuple[int, str]], page: int, pages: int,
                        t: Translate) -> InlineKeyboardMarkup:
     """One button per item (news_items.id, label) opening it, the pages, Subscribe."""
-    b = InlineKeyboardBuilder()
+    b = _Rows()
     for news_id, label in items:
         b.row(InlineKeyboardButton(text=_label(label),
                                    callback_data=NewsShow(id=news_id, page=page).pack()))
@@ -165,7 +189,7 @@ def news_item_keyboard(t: Translate, lang: str, *, page: int | None = None,
                        related: list[Entry] | tuple[Entry, ...] = ()) -> InlineKeyboardMarkup:
     """Entries that link to the item, then Back to the list page it was opened from (or
     "All news" when it was opened elsewhere), and Subscribe."""
-    b = InlineKeyboardBuilder()
+    b = _Rows()
     for e in related:
         b.row(InlineKeyboardButton(text=_label(e.label(lang)),
                                    callback_data=Show(entry=e.id).pack()))
@@ -184,7 +208,7 @@ def subscription_menu(*, active: bool, frequency: str, tags: list[str] | None, l
                       topics: list[tuple[str, str]], t: Translate) -> InlineKeyboardMarkup:
     """The settings of a subscription, current choices marked ✅; ``topics`` are (tag,
     label). Not subscribed: just the Subscribe button."""
-    b = InlineKeyboardBuilder()
+    b = _Rows()
     if not active:
         b.row(InlineKeyboardButton(text=t("btn-subscribe"), callback_data=SubOp(op="on").pack()))
         return b.as_markup()
@@ -205,6 +229,6 @@ def subscription_menu(*, active: bool, frequency: str, tags: list[str] | None, l
 
 
 def unsubscribed_keyboard(t: Translate) -> InlineKeyboardMarkup:
-    b = InlineKeyboardBuilder()
+    b = _Rows()
     b.row(InlineKeyboardButton(text=t("btn-undo"), callback_data=SubOp(op="undo").pack()))
     return b.as_markup()

@@ -121,6 +121,11 @@ class AnswerEngine:
             news_docs = [(NEWS_PREFIX + n.id, text) for n in kb.news
                          for text in news_documents(n, kb)]
             self.news_index = Index(docs + news_docs, analyzer, params)
+            # Word features of the news items: a question sharing none of them (and not
+            # asking for news) cannot be about an item, and skips the second search.
+            self._news_features = frozenset(
+                f for _, text in news_docs for f in analyzer.features(analyzer.words(text))
+                if f[0] == "w")
 
     def match(self, text: str, lang: str | None = None, hint: str | None = None) -> MatchResult:
         """``lang`` forces the answer language; otherwise the script decides, ``hint`` (the
@@ -141,6 +146,11 @@ class AnswerEngine:
         if self.news_index is None or self._news_entry is None:
             return None
         cfg = self.config
+        index = self.news_index
+        words = [index.corrector.correct(w) for w in index.analyzer.words(text)]
+        if (self._news_features.isdisjoint(index.analyzer.features(words))
+                and not self._asks_news(text, result)):
+            return None
         hits = [(h.key, h.score * 100) for h in self.news_index.search(text, limit=8)]
         scores = {k[len(NEWS_PREFIX):]: s for k, s in hits if k.startswith(NEWS_PREFIX)}
         best_id, best = max(scores.items(), key=lambda kv: kv[1], default=("", 0.0))

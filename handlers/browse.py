@@ -3,33 +3,14 @@
 from __future__ import annotations
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery
 
 from bot import keyboards
 from bot.answers import send_entry
 from bot.callbacks import Nav, Show
 from bot.i18n import Translate
 from bot.services import Knowledge, Services
-from bot.telegram.replies import NO_PREVIEW, thread_of
-
-
-async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup,
-                edit: bool) -> None:
-    """Edit the pressed menu in place; answers to questions stay and get a new message."""
-    msg = query.message
-    if edit and isinstance(msg, Message):
-        try:
-            await msg.edit_text(text, reply_markup=markup, link_preview_options=NO_PREVIEW)
-            return
-        except TelegramBadRequest as exc:
-            if "not modified" in exc.message:
-                return
-            # Too old to edit, or not ours to edit: fall through to a new message.
-    if msg is not None:
-        await query.bot.send_message(msg.chat.id, text, reply_markup=markup,
-                                     message_thread_id=thread_of(msg),
-                                     link_preview_options=NO_PREVIEW)
+from bot.telegram.replies import edit_or_send, thread_of
 
 
 async def navigate(query: CallbackQuery, callback_data: Nav, knowledge: Knowledge,
@@ -37,7 +18,8 @@ async def navigate(query: CallbackQuery, callback_data: Nav, knowledge: Knowledg
     kb = knowledge.kb
     if not callback_data.cat:
         await query.answer()
-        await _show(query, t("menu-title"), keyboards.main_menu(kb, lang), callback_data.edit)
+        await edit_or_send(query, t("menu-title"), keyboards.main_menu(kb, lang),
+                           callback_data.edit)
         return
     cat = kb.categories.get(callback_data.cat)
     if cat is None or not kb.in_category(cat.id):
@@ -45,7 +27,7 @@ async def navigate(query: CallbackQuery, callback_data: Nav, knowledge: Knowledg
         return
     await query.answer()
     title = cat.title.get(lang) or cat.title["en"]
-    await _show(query, t("menu-category", title=title),
+    await edit_or_send(query, t("menu-category", title=title),
                 keyboards.category_menu(kb, cat.id, callback_data.page, lang, t),
                 callback_data.edit)
 
@@ -60,7 +42,7 @@ async def show(query: CallbackQuery, callback_data: Show, knowledge: Knowledge, 
     await query.answer()
     if callback_data.cat and not entry.action:
         markup = keyboards.answer_keyboard(entry, kb, lang, t, category=callback_data.cat)
-        await _show(query, entry.answer_in(lang), markup, edit=True)
+        await edit_or_send(query, entry.answer_in(lang), markup, edit=True)
         return
     if query.message:
         await send_entry(bot, query.message.chat.id, entry, lang, t, services,

@@ -11,7 +11,6 @@ import math
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +21,7 @@ from bot.i18n import Translate
 from bot.knowledge import Entry
 from bot.news import render, store
 from bot.services import Services
-from bot.telegram.replies import NO_PREVIEW, send_long, thread_of
+from bot.telegram.replies import NO_PREVIEW, edit_or_send, send_long, thread_of
 
 
 def _tz(services: Services) -> ZoneInfo:
@@ -34,23 +33,6 @@ def _linking(services: Services, kb_id: str | None) -> list[Entry]:
     if not kb_id:
         return []
     return [e for e in services.knowledge.kb.entries.values() if kb_id in e.news]
-
-
-async def edit_or_send(query: CallbackQuery, text: str,
-                       markup: InlineKeyboardMarkup | None, edit: bool = True) -> None:
-    """Replace the pressed message; a new message when it cannot be edited."""
-    msg = query.message
-    if edit and isinstance(msg, Message):
-        try:
-            await msg.edit_text(text, reply_markup=markup, link_preview_options=NO_PREVIEW)
-            return
-        except TelegramBadRequest as exc:
-            if "not modified" in exc.message:
-                return
-    if msg is not None:
-        await query.bot.send_message(msg.chat.id, text, reply_markup=markup,
-                                     message_thread_id=thread_of(msg),
-                                     link_preview_options=NO_PREVIEW)
 
 
 async def list_page(session: AsyncSession, services: Services, lang: str, t: Translate,

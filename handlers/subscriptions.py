@@ -21,8 +21,7 @@ from bot.db.models import FREQUENCIES, Subscription
 from bot.i18n import LANGUAGES, Translate, Translator
 from bot.knowledge import KnowledgeBase
 from bot.services import Services
-from bot.telegram.replies import thread_of
-from handlers.news import edit_or_send
+from bot.telegram.replies import edit_or_send, thread_of
 
 # Topics offered besides the tags of the KB's news items.
 FIXED_TOPICS = ("international", "science", "admission", "events", "partnerships")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from aiogram import Bot
-from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions, Message
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LinkPreviewOptions, Message
 
 from bot.text import split_message
 
@@ -29,3 +30,21 @@ async def send_long(bot: Bot, chat_id: int, text: str, *,
             reply_markup=reply_markup if i == len(parts) - 1 else None,
             link_preview_options=NO_PREVIEW)
     return last
+
+
+async def edit_or_send(query: CallbackQuery, text: str,
+                       markup: InlineKeyboardMarkup | None, edit: bool = True) -> None:
+    """Edit the pressed menu in place (answers to questions stay and get a new message);
+    a new message when it cannot be edited (too old, not ours), nothing when unchanged."""
+    msg = query.message
+    if edit and isinstance(msg, Message):
+        try:
+            await msg.edit_text(text, reply_markup=markup, link_preview_options=NO_PREVIEW)
+            return
+        except TelegramBadRequest as exc:
+            if "not modified" in exc.message:
+                return
+    if msg is not None:
+        await query.bot.send_message(msg.chat.id, text, reply_markup=markup,
+                                     message_thread_id=thread_of(msg),
+                                     link_preview_options=NO_PREVIEW)

@@ -13,6 +13,7 @@ from bot.config import Config
 
 def get_routers(config: Config) -> list[Router]:
     from handlers import (
+        broadcast,
         browse,
         errors,
         feedback,
@@ -32,6 +33,6 @@ def get_routers(config: Config) -> list[Router]:
     # the hand-off (they work during a conversation too), the hand-off before free text (an
     # open conversation takes the student's messages), unknown commands before questions,
     # and the catch-alls last: they take whatever the others did not.
-    modules = (errors, staff, start, language, browse, feedback, news, subscriptions, handoff,
-               unknown, questions, media, stale)
+    modules = (errors, staff, broadcast, start, language, browse, feedback, news,
+               subscriptions, handoff, unknown, questions, media, stale)
     return [m.create_router() for m in modules]

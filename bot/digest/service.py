@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -52,6 +52,9 @@ CATCH_UP: Final = timedelta(hours=6)
 #: How often the running bot looks for unfinished runs to take over (seconds).
 RESUME_EVERY: Final = 60.0
 KINDS: Final = ("instant", "daily", "weekly")
+#: Kinds of unfinished runs a restarted engine resumes: digests, and staff broadcasts
+#: (planned by bot.digest.broadcast, sent by :meth:`DigestService.send_planned`).
+RESUMABLE: Final = (*KINDS, "broadcast")
 
 
 class DigestService:
@@ -81,6 +84,7 @@ class DigestService:
         self._active_runs: set[int] = set()
         self._running: set[asyncio.Task[Any]] = set()  # tasks inside run()
         self._hooks: list[Any] | None = None  # Services.on_reload, when registered there
+        self._dispatcher: Any = None  # the bot's Dispatcher, when registered there
         self._last_resume = 0.0
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -102,6 +106,8 @@ class DigestService:
         self._stopping = True
         if self._hooks is not None and self.on_reload in self._hooks:
             self._hooks.remove(self.on_reload)
+        if self._dispatcher is not None and self._dispatcher.get("digests") is self:
+            del self._dispatcher["digests"]
         if self.scheduler is not None:
             with contextlib.suppress(Exception):
                 self.scheduler.shutdown(wait=False)
@@ -119,6 +125,11 @@ class DigestService:
         await self.writer.close()
         if self.own_bot:
             await self.bot.session.close()
+
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` began: nothing new should be started on this service."""
+        return self._stopping
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task:
         task = asyncio.create_task(self._guard(coro), name=name)
@@ -168,7 +179,36 @@ class DigestService:
 
     async def resume(self, run: queue.RunInfo, progress: Progress | None = None) -> Summary:
         """Finish an unfinished run (its planning too)."""
+        if run.kind == "broadcast":
+            from bot.digest import broadcast
+
+            return await broadcast.deliver(self, run.id, progress=progress)
         return await self.run(run.kind, run.slot, progress=progress)
+
+    async def send_planned(self, run_id: int, *,
+                           prepare: Callable[[], Awaitable[Any]] | None = None,
+                           progress: Progress | None = None) -> Summary:
+        """Send a run planned outside :meth:`run` (a staff broadcast, see
+        bot.digest.broadcast) now, through this service's pacer and writer, side by side
+        with the digests. ``prepare`` (finishing the run's planning) runs first, while the
+        run already counts as active here, so :meth:`resume_unfinished` does not start it a
+        second time meanwhile. An empty Summary when stopping or already sending it here."""
+        if self._stopping or run_id in self._active_runs:
+            return Summary()
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        self._active_runs.add(run_id)
+        try:
+            if prepare is not None:
+                await prepare()
+            if self._stopping:
+                return Summary()
+            return await self._send(run_id, progress)
+        finally:
+            self._active_runs.discard(run_id)
+            if task is not None:
+                self._running.discard(task)
 
     async def _send(self, run_id: int, progress: Progress | None) -> Summary:
         sender = RunSender(self.sessions, self.bot, run_id, pacer=self.pacer,
@@ -294,7 +334,7 @@ class DigestService:
         """Pick up runs nobody here works on: left by a dead instance (their rows come
         free when the leases expire), or stopped half-way."""
         for run in await queue.unfinished_runs(self.sessions):
-            if run.kind in KINDS and run.id not in self._active_runs and not self._stopping:
+            if run.kind in RESUMABLE and run.id not in self._active_runs and not self._stopping:
                 self.spawn(self.resume(run), f"digest-resume-{run.id}")
 
     async def _job_feeds(self) -> None:
@@ -325,6 +365,10 @@ async def start_digests(app: Any, bot: Bot, *, scheduler: bool = True) -> Digest
     if hooks is not None:
         hooks.append(service.on_reload)
         service._hooks = hooks
+    dispatcher = getattr(app, "dispatcher", None)
+    if dispatcher is not None:  # handlers (staff /broadcast) get it as ``digests``
+        dispatcher["digests"] = service
+        service._dispatcher = dispatcher
     await service.start(scheduler=scheduler)
     return service
 
@@ -343,7 +387,7 @@ async def run_due(config: Config, sessions: queue.Sessions, bot: Bot, *,
     total = Summary()
     try:
         for run in await queue.unfinished_runs(sessions):
-            if run.kind in KINDS:
+            if run.kind in RESUMABLE:
                 total.merge(await service.resume(run, progress))
         if force:
             slot = schedule.forced_slot(now, config.digest.timezone)

@@ -38,3 +38,47 @@ staff-unanswered-title = ❓ <b>Unanswered and 👎 questions, last { $days } da
 staff-unanswered-empty = No unanswered or downvoted questions in the last { $days } days.
 staff-unanswered-group = { $count } × <i>{ $example }</i> [{ $lang }] → closest: { $closest }
 staff-usage-days = Give the number of days, for example: /stats 30
+
+# /broadcast (bot.digest.broadcast, handlers/broadcast.py)
+broadcast-usage =
+    Usage: <code>/broadcast [tag:topic] [lang:en|ru] text</code>
+    The text is Telegram HTML (&lt;b&gt;, &lt;i&gt;, &lt;a href="…"&gt;…). Or reply to a message with <code>/broadcast</code> (filters allowed): its text or caption is what gets sent.
+broadcast-bad-filter = ❌ I don't understand the filter <code>{ $filter }</code>. Use <code>tag:topic</code> and <code>lang:en</code> or <code>lang:ru</code>, each at most once, before the text.
+broadcast-invalid-html =
+    ❌ Not sent: Telegram would reject this HTML.
+    { $problems }
+broadcast-rejected = ❌ Not sent: Telegram refused the message: { $error }
+broadcast-unknown-topic = ❌ There is no topic <code>{ $tag }</code>. Topics: { $topics }
+broadcast-no-recipients = No active subscriber matches ({ $filters }): nothing to send.
+broadcast-filter-all = all subscribers
+broadcast-filter-tag = topic { $tag }
+broadcast-filter-lang = language { $lang }
+broadcast-preview =
+    📣 <b>Broadcast preview</b>: { $parts ->
+        [one] the message above is
+       *[other] the { $parts } messages above are
+    } exactly what subscribers will get.
+    Recipients: { $count } active { $count ->
+        [one] subscriber
+       *[other] subscribers
+    } ({ $filters }).
+    Send it? Only you can confirm it; the preview expires in { $minutes } minutes.
+btn-broadcast-send = ✅ Send to { $count }
+btn-broadcast-cancel = ✖️ Cancel
+broadcast-cancelled = Broadcast cancelled: nothing was sent.
+broadcast-stale = This broadcast preview has expired or was cancelled. Send /broadcast again.
+broadcast-not-yours = Only the staff member who created this broadcast can confirm or cancel it.
+broadcast-already = Broadcast #{ $id } has already been confirmed.
+broadcast-started = 📣 Broadcast #{ $id } confirmed: sending to { $count } { $count ->
+        [one] subscriber
+       *[other] subscribers
+    }…
+broadcast-queued = 📣 Broadcast #{ $id } confirmed and queued: it goes out as soon as the digest engine picks it up (within a minute).
+broadcast-progress =
+    📣 Broadcast #{ $id }: { $done } of { $total } done ({ $percent }%)
+    sent { $sent } · failed { $failed } · blocked the bot { $blocked }
+broadcast-finished =
+    ✅ Broadcast #{ $id } finished. Recipients: { $total }; sent: { $sent }, failed: { $failed }, blocked the bot: { $blocked }{ $uncertain ->
+        [0] {""}
+       *[other] ; unknown: { $uncertain } (interrupted while sending, not resent)
+    }.

@@ -38,3 +38,52 @@ staff-unanswered-title = ❓ <b>Вопросы без ответа и с 👎 з
 staff-unanswered-empty = За последние { $days } дн. нет вопросов без ответа или с 👎.
 staff-unanswered-group = { $count } × <i>{ $example }</i> [{ $lang }] → ближайшая запись: { $closest }
 staff-usage-days = Укажите число дней, например: /stats 30
+
+# /broadcast (bot.digest.broadcast, handlers/broadcast.py)
+broadcast-usage =
+    Как пользоваться: <code>/broadcast [tag:тема] [lang:en|ru] текст</code>
+    Текст — в формате HTML Telegram (&lt;b&gt;, &lt;i&gt;, &lt;a href="…"&gt;…). Или ответьте командой <code>/broadcast</code> (можно с фильтрами) на сообщение — разошлём его текст или подпись.
+broadcast-bad-filter = ❌ Непонятный фильтр <code>{ $filter }</code>. Используйте <code>tag:тема</code> и <code>lang:en</code> или <code>lang:ru</code> — каждый не больше одного раза и перед текстом.
+broadcast-invalid-html =
+    ❌ Не отправлено: Telegram не примет такой HTML.
+    { $problems }
+broadcast-rejected = ❌ Не отправлено: Telegram отклонил сообщение: { $error }
+broadcast-unknown-topic = ❌ Темы <code>{ $tag }</code> нет. Доступные темы: { $topics }
+broadcast-no-recipients = Ни один активный подписчик не подходит ({ $filters }): отправлять некому.
+broadcast-filter-all = все подписчики
+broadcast-filter-tag = тема { $tag }
+broadcast-filter-lang = язык { $lang }
+broadcast-preview =
+    📣 <b>Предпросмотр рассылки</b>: { $parts ->
+        [one] сообщение выше подписчики получат
+       *[other] сообщения выше подписчики получат
+    } ровно в таком виде.
+    Получатели: { $count } { $count ->
+        [one] активный подписчик
+        [few] активных подписчика
+       *[other] активных подписчиков
+    } ({ $filters }).
+    Отправить? Подтвердить рассылку можете только вы; предпросмотр действует { $minutes } { $minutes ->
+        [one] минуту
+        [few] минуты
+       *[other] минут
+    }.
+btn-broadcast-send = ✅ Отправить ({ $count })
+btn-broadcast-cancel = ✖️ Отмена
+broadcast-cancelled = Рассылка отменена, ничего не отправлено.
+broadcast-stale = Этот предпросмотр рассылки устарел или был отменён. Отправьте /broadcast ещё раз.
+broadcast-not-yours = Подтвердить или отменить рассылку может только сотрудник, который её создал.
+broadcast-already = Рассылка № { $id } уже подтверждена.
+broadcast-started = 📣 Рассылка № { $id } подтверждена: отправляем { $count } { $count ->
+        [one] подписчику
+       *[other] подписчикам
+    }…
+broadcast-queued = 📣 Рассылка № { $id } подтверждена и поставлена в очередь: она уйдёт, как только её подхватит модуль рассылок (в течение минуты).
+broadcast-progress =
+    📣 Рассылка № { $id }: обработано { $done } из { $total } ({ $percent }%)
+    доставлено { $sent } · ошибок { $failed } · заблокировали бота { $blocked }
+broadcast-finished =
+    ✅ Рассылка № { $id } завершена. Получателей: { $total }; доставлено: { $sent }, ошибок: { $failed }, заблокировали бота: { $blocked }{ $uncertain ->
+        [0] {""}
+       *[other] ; неизвестно: { $uncertain } (прервано во время отправки, повторно не отправлялось)
+    }.

@@ -22,6 +22,16 @@ time limit (--max-seconds) and stops by itself.
 
     python bench/digest.py                       # 100,000 subscribers, 25/s for 25 s, 1000/s
     python bench/digest.py --subscribers 20000 --window 10 --json
+
+Scale-out (``--instances``): the run is planned first, then N sender processes (each a
+``DigestService`` with its own engine, pacer and writer, i.e. an instance) send it
+together, claiming rows with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL. Each phase is a
+fresh database; the fake API measures the rate and counts chats that got two copies. A
+limit of 0 means unlimited: no limit in the fake API and none in the senders' pacers
+(the engine's own throughput). ``--db postgres`` uses a temporary PostgreSQL database
+(``TEST_POSTGRES_URL`` or the local default, see bot/db/testing.py)::
+
+    python bench/digest.py --db postgres --instances 1,2 --limits 1000,0 --subscribers 30000
 """
 
 from __future__ import annotations
@@ -373,6 +383,186 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# --- scale-out: several sender processes on one database --------------------------------------
+
+
+UNLIMITED_RATE = 1_000_000.0  # the senders' pacer rate when the phase has no limit
+
+
+async def sender_process(spec: dict[str, Any]) -> None:
+    """Child process: one instance. Prints "ready", waits for "go" on stdin, sends the run
+    (as much of it as it can claim), prints its summary as JSON."""
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.config import Config
+    from bot.db import create_engine, create_sessionmaker
+    from bot.digest.pace import Pacer
+    from bot.digest.sender import SendOptions, create_digest_bot
+    from bot.digest.service import DigestService
+
+    limit = spec["limit"]
+    config = Config.model_validate({
+        "database": {"url": spec["db"]},
+        "telegram": {"api_server": spec["api"]},
+        "digest": {"rate": min(limit or 1000, 1000), "paid_broadcast": True,
+                   "lease_seconds": spec["lease"]}})
+    engine = create_engine(config.database.url)
+    sessions = create_sessionmaker(engine)
+    if limit:
+        pacer, options = None, None  # as configured: digest.rate
+    else:
+        pacer = Pacer(UNLIMITED_RATE, config.digest.per_chat_rate)
+        options = SendOptions.from_config(config.digest, workers=256, claim_batch=1000)
+    bot = create_digest_bot(config, token=TOKEN)
+    service = DigestService(config, sessions, bot, pacer=pacer, options=options,
+                            own_bot=True)
+    print(json.dumps({"event": "ready", "worker": service.worker_id}), flush=True)
+    await asyncio.to_thread(sys.stdin.readline)  # "go"
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    task = asyncio.create_task(service.run(spec["kind"], spec["slot"]))
+    while not task.done() and time.perf_counter() - t0 < spec["max_seconds"]:
+        await asyncio.sleep(0.1)
+    timed_out = not task.done()
+    await service.stop(timeout=15)
+    with contextlib.suppress(Exception):
+        await task
+    send_s = time.perf_counter() - t0
+    cpu_s = time.process_time() - cpu0
+    await engine.dispose()
+    print(json.dumps({"event": "done", "worker": service.worker_id,
+                      "summary": service.summary.as_dict(), "send_s": send_s, "cpu_s": cpu_s,
+                      "timed_out": timed_out, "commits": service.writer.commits}), flush=True)
+
+
+@contextlib.asynccontextmanager
+async def bench_database(kind: str, tmp: Path, name: str) -> Any:
+    """A fresh database URL: a SQLite file in ``tmp`` or a temporary PostgreSQL database."""
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp / (name + '.db')}"
+        return
+    from bot.db.testing import probe_postgres, temporary_database
+
+    admin, why = await probe_postgres()
+    if admin is None:
+        raise SystemExit(f"PostgreSQL not reachable: {why}")
+    async with temporary_database(admin, prefix="bsmu_bench") as url:
+        yield url
+
+
+async def start_senders(n: int, spec: dict[str, Any]) -> list[asyncio.subprocess.Process]:
+    procs = [await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--sender", json.dumps(spec),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**20)
+        for _ in range(n)]
+    for proc in procs:  # imports and connections done before anyone starts
+        line = await asyncio.wait_for(proc.stdout.readline(), 120)
+        if not line:
+            raise RuntimeError("a sender process died at start-up")
+    return procs
+
+
+async def multi_phase(api: Any, tmp: Path, args: argparse.Namespace, instances: int,
+                      limit: float) -> dict[str, Any]:
+    """One run of N subscribers sent by ``instances`` sender processes at ``limit``/s
+    (0: unlimited)."""
+    from bot.db import create_engine, create_sessionmaker, upgrade
+    from bot.digest import queue
+
+    slot = f"bench-{instances}x{limit:g}"
+    async with bench_database(args.db, tmp, slot) as url:
+        engine = create_engine(url)
+        try:
+            await upgrade(engine)
+            sessions = create_sessionmaker(engine)
+            t0 = time.perf_counter()
+            await seed(sessions, args.subscribers)
+            seed_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            run_id = await queue.plan_run(sessions, "daily", slot)
+            plan_s = time.perf_counter() - t0
+            planned = sum((await queue.counts(sessions, run_id)).values())
+            await api.reset(limit or None)
+            spec = {"db": url, "api": api.base_url, "limit": limit, "kind": "daily",
+                    "slot": slot, "lease": args.lease_seconds,
+                    "max_seconds": args.max_seconds}
+            procs = await start_senders(instances, spec)
+            try:
+                for proc in procs:
+                    proc.stdin.write(b"go\n")
+                for proc in procs:
+                    await proc.stdin.drain()
+                outs = await asyncio.wait_for(
+                    asyncio.gather(*(p.communicate() for p in procs)), args.max_seconds + 90)
+            finally:
+                for proc in procs:
+                    if proc.returncode is None:
+                        proc.kill()
+                        await proc.wait()
+            senders = [json.loads(out.decode().strip().splitlines()[-1]) for out, _ in outs]
+            fake = await api.stats()
+            counts = await queue.counts(sessions, run_id)
+        finally:
+            await engine.dispose()
+    messages = sum(s["summary"]["messages"] for s in senders)
+    cpu = sum(s["cpu_s"] for s in senders)
+    return {
+        "instances": instances, "limit": limit, "db": args.db, "subscribers": args.subscribers,
+        "planned": planned, "seed_s": round(seed_s, 1), "plan_s": round(plan_s, 2),
+        "fake": fake, "achieved": round(fake["rate"], 1), "counts": counts,
+        "per_instance": [s["summary"]["messages"] for s in senders],
+        "send_s": round(max(s["send_s"] for s in senders), 1),
+        "timed_out": any(s["timed_out"] for s in senders),
+        "cpu_ms_per_message": round(1000 * cpu / max(1, messages), 3),
+    }
+
+
+async def bench_multi(args: argparse.Namespace) -> dict[str, Any]:
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    api = await RemoteApi.start(args.subscribers)
+    results = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-digest-", dir=args.db_dir) as tmp:
+            for limit in args.limits:
+                for n in args.instances:
+                    results.append(await multi_phase(api, Path(tmp), args, n, limit))
+                    print(f"# {n} instance(s), limit {limit or 'none'}: "
+                          f"{results[-1]['achieved']}/s", file=sys.stderr, flush=True)
+    finally:
+        await api.stop()
+    return {"mode": f"{args.db}, fake API and each instance in its own process",
+            "phases": results}
+
+
+def markdown_multi(result: dict[str, Any]) -> str:
+    lines = ["| instances | limit | messages | achieved rate | ratio 2/1 | duplicates | 429s "
+             "| per instance | sender CPU/msg |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    one = {p["limit"]: p["achieved"] for p in result["phases"] if p["instances"] == 1}
+    for p in result["phases"]:
+        base = one.get(p["limit"])
+        ratio = (f"{p['achieved'] / base:.2f}" if p["instances"] > 1 and base else "-")
+        limit = f"{p['limit']:g}/s" if p["limit"] else "unlimited"
+        messages = f"{p['fake']['sent']:,} of {p['planned']:,}"
+        if p["timed_out"]:
+            messages += " (stopped at --max-seconds)"
+        lines.append(
+            f"| {p['instances']} | {limit} | {messages} | {p['achieved']:,.0f}/s | {ratio} "
+            f"| {p['fake']['duplicates']} | {p['fake']['rate_limited']} "
+            f"| {' + '.join(f'{m:,}' for m in p['per_instance'])} "
+            f"| {p['cpu_ms_per_message']:.2f} ms |")
+    return "\n".join(lines)
+
+
+def int_list(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+def float_list(text: str) -> list[float]:
+    return [0.0 if x.strip() in ("0", "none", "unlimited") else float(x)
+            for x in text.split(",") if x.strip()]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--subscribers", type=int, default=100_000)
@@ -387,10 +577,32 @@ def main() -> None:
                     help="run the fake API in this process (charges its work to the sender)")
     ap.add_argument("--db-dir", help="directory for the temporary SQLite databases")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--instances", type=int_list,
+                    help="scale-out mode: sender processes, e.g. 1 or 2 or 1,2 (ratio 2/1)")
+    ap.add_argument("--limits", type=float_list, default=[1000.0, 0.0],
+                    help="scale-out mode: limits in messages/s, 0 = unlimited "
+                         "(default 1000,0)")
+    ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite",
+                    help="scale-out mode: database (default sqlite)")
+    ap.add_argument("--lease-seconds", type=float, default=300.0,
+                    help="scale-out mode: digest.lease_seconds of the instances")
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--sender", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve is not None:
         asyncio.run(serve(args.serve))
+        return
+    if args.sender is not None:
+        asyncio.run(sender_process(json.loads(args.sender)))
+        return
+    if args.instances or args.db != "sqlite":
+        args.instances = args.instances or [1]
+        multi = asyncio.run(bench_multi(args))
+        if args.json:
+            print(json.dumps(multi, indent=2))
+        else:
+            print(f"mode: {multi['mode']}")
+            print(markdown_multi(multi))
         return
     result = asyncio.run(bench(args))
     if args.json:

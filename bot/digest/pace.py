@@ -14,7 +14,10 @@ stays under both limits instead of discovering them:
   margin, so neither a send that left its slot late nor network jitter brings two parts
   closer than the limit;
 * a 429 pauses everybody until ``retry_after`` has passed, and the schedule restarts from
-  there without a burst.
+  there without a burst;
+* the rate is the bot's, whatever the number of processes sending with its token: when
+  ``n`` instances send at once, each keeps to ``rate / n`` (:meth:`Pacer.set_share`, fed by
+  the sender from the delivery queue's live leases).
 
 Time is injected (``clock`` and ``sleep``) so the arithmetic is tested without waiting.
 """
@@ -39,6 +42,7 @@ class Pacer:
         if rate <= 0 or per_chat_rate <= 0:
             raise ValueError("rates must be positive")
         self.rate = float(rate)
+        self.share = 1  # processes sending with this token right now, this one included
         self.interval = 1.0 / self.rate
         self.chat_interval = chat_margin / float(per_chat_rate)
         self.burst = max(0.0, burst)
@@ -57,6 +61,13 @@ class Pacer:
             self.paused_until = until
             self.pauses += 1
         self._next = max(self._next or 0.0, self.paused_until)
+
+    def set_share(self, senders: int) -> None:
+        """``senders`` processes (instances) are sending right now, each with its own pacer:
+        this one keeps to ``rate / senders`` so that together they stay within the rate.
+        Takes effect from the next slot booked."""
+        self.share = max(1, int(senders))
+        self.interval = self.share / self.rate
 
     def reserve(self, chat: Hashable | None = None) -> float:
         """Book the next global slot without waiting, and for ``chat`` the chat's next slot

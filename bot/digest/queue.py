@@ -375,6 +375,22 @@ async def claim(sessions: Sessions, run_id: int, worker_id: str, limit: int,
     return jobs
 
 
+async def live_senders(sessions: Sessions, worker_id: str,
+                       now: datetime | None = None) -> int:
+    """How many workers (processes, instances) are sending digests right now, this one
+    included: those holding open rows of an unfinished run under a lease that has not
+    expired and are not known dead. Each paces itself to its share of the bot's rate."""
+    now = now or utcnow()
+    unfinished = select(R.c.id).where(R.c.status.in_(("planning", "sending")))
+    async with sessions() as s:
+        holders = (await s.execute(
+            select(D.c.claimed_by).distinct().where(
+                D.c.run_id.in_(unfinished), D.c.status.in_(OPEN),
+                D.c.claimed_by.is_not(None), D.c.claimed_by != worker_id,
+                D.c.lease_until >= now))).scalars().all()
+    return 1 + sum(1 for w in holders if not worker_is_dead(w, worker_id))
+
+
 @dataclass
 class Recovered:
     uncertain: int = 0  # were "sending" under a dead worker: now "uncertain"

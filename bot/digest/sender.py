@@ -58,6 +58,12 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int, int], None]  # (run id, deliveries just finished, run's total)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 REQUEST_TIMEOUT = 20
+#: HTTP connections of a digest Bot: at least as many as workers (SendOptions.from_config
+#: gives at most 256), so no row committed as "sending" waits for a free connection, which
+#: would widen what a crash leaves uncertain (and, being never resent, undelivered).
+CONNECTIONS = 256
+#: How often a sender counts the instances sending with it (seconds; see Pacer.set_share).
+SHARE_EVERY = 1.0
 
 
 class FatalSendError(RuntimeError):
@@ -119,7 +125,7 @@ def _session(api: TelegramAPIServer | None, connections: int) -> AiohttpSession:
     return session
 
 
-def digest_bot(bot: Bot, *, connections: int = 100) -> Bot:
+def digest_bot(bot: Bot, *, connections: int = CONNECTIONS) -> Bot:
     """A Bot for digests: the same token and API server as ``bot``, a session of its own
     without RetryMiddleware. Close it with ``await bot.session.close()``."""
     return Bot(bot.token, session=_session(bot.session.api, connections),
@@ -127,7 +133,7 @@ def digest_bot(bot: Bot, *, connections: int = 100) -> Bot:
 
 
 def create_digest_bot(config: Config, token: str | None = None, *,
-                      api_server: str | None = None, connections: int = 100) -> Bot:
+                      api_server: str | None = None, connections: int = CONNECTIONS) -> Bot:
     """A digest Bot straight from the configuration (the CLI has no main bot)."""
     token = token or (config.token.get_secret_value() if config.token else None)
     if not token:
@@ -249,6 +255,7 @@ class RunSender:
         self._stop = asyncio.Event()
         self._jobs: asyncio.Queue[queue.Job | None] = asyncio.Queue()
         self._outstanding = 0  # claimed jobs not finished yet (queued, deferred, sending)
+        self._held: set[int] = set()  # their ids (a claim may return them again, see _feed)
         self._feeding = True
         self._deferred: dict[int, asyncio.TimerHandle] = {}  # waiting for their chat
         self._in_flight: set[int] = set()  # rows committed as sending, answer not yet in
@@ -319,10 +326,28 @@ class RunSender:
                 self._jobs.put_nowait(None)
             self._n_workers = 0  # sentinels sent once
 
+    async def _share(self) -> None:
+        """Keep to this instance's share of the rate while others send too."""
+        try:
+            senders = await queue.live_senders(self.sessions, self.worker_id)
+        except Exception as exc:  # a failed count must not stop the sending
+            log.warning("digest run %s: could not count the senders: %s", self.run_id, exc)
+            return
+        if senders != self.pacer.share:
+            log.info("digest: %d instance(s) sending, this one at %.4g messages/s", senders,
+                     self.pacer.rate / senders)
+            self.pacer.set_share(senders)
+
     async def _feed(self) -> None:
         batch_size = self.options.claim_batch
+        loop = asyncio.get_running_loop()
+        next_share = 0.0
+        first = True
         try:
             while not self._stop.is_set():
+                if loop.time() >= next_share:
+                    next_share = loop.time() + SHARE_EVERY
+                    await self._share()
                 if self._jobs.qsize() >= batch_size:
                     await asyncio.sleep(0.01)  # enough work queued: claim when it runs low
                     continue
@@ -330,8 +355,16 @@ class RunSender:
                                           batch_size, self.options.lease_seconds)
                 if not batch:
                     break
-                self._outstanding += len(batch)
-                for job in batch:
+                if first:  # instances starting together only see each other's claims now
+                    first = False
+                    next_share = min(next_share, loop.time() + SHARE_EVERY / 4)
+                # Rows whose lease ran out while they waited here come back to this worker
+                # (the claim renewed their lease): they are queued already, and a second job
+                # for one would pass the claim check too and send it twice.
+                fresh = [job for job in batch if job.id not in self._held]
+                self._held.update(job.id for job in fresh)
+                self._outstanding += len(fresh)
+                for job in fresh:
                     self._jobs.put_nowait(job)
         finally:
             self._feeding = False
@@ -350,20 +383,21 @@ class RunSender:
                 self._fatal = self._fatal or exc
                 self.request_stop()
             except BaseException:
-                self._settle()
+                self._settle(job)
                 raise
             if again and not self._stop.is_set():
                 delay = max(0.0, self.pacer.chat_ready(job.chat_id) - self.pacer.clock())
                 loop = asyncio.get_running_loop()
                 self._deferred[job.id] = loop.call_later(delay, self._requeue, job)
             else:
-                self._settle()
+                self._settle(job)
 
     def _requeue(self, job: queue.Job) -> None:
         if self._deferred.pop(job.id, None) is not None:
             self._jobs.put_nowait(job)
 
-    def _settle(self) -> None:
+    def _settle(self, job: queue.Job) -> None:
+        self._held.discard(job.id)
         self._outstanding -= 1
         self._maybe_done()
 

@@ -109,7 +109,8 @@ class DigestConfig(_Model):
     daily: str = Field("0 10 * * *", description="cron: minute hour day month weekday")
     weekly: str = "0 10 * * mon"
     instant_check_seconds: float = Field(20.0, gt=0, le=60)
-    rate: float = Field(25.0, gt=0, le=1000, description="messages per second, all chats together")
+    rate: float = Field(25.0, gt=0, le=1000,
+                        description="messages per second, all chats and instances together")
     per_chat_rate: float = Field(1.0, gt=0, le=30)
     paid_broadcast: bool = Field(
         False,

@@ -13,9 +13,8 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import create_engine, create_sessionmaker, upgrade
 from bot.db.models import Delivery, DigestPayload, DigestRun, Subscription, User, utcnow
-from bot.db.testing import postgres_url_or_skip, temporary_database
+from bot.db.testing import migrated_database
 from bot.digest import queue
 from bot.digest.testing import News, Sub, add_news, add_subscribers
 
@@ -25,21 +24,8 @@ Sessions = async_sessionmaker[AsyncSession]
 
 @pytest.fixture(params=BACKENDS)
 async def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Sessions]:
-    if request.param == "sqlite":
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
-        try:
-            await upgrade(engine)
-            yield create_sessionmaker(engine)
-        finally:
-            await engine.dispose()
-    else:
-        async with temporary_database(await postgres_url_or_skip()) as url:
-            engine = create_engine(url)
-            try:
-                await upgrade(engine)
-                yield create_sessionmaker(engine)
-            finally:
-                await engine.dispose()
+    async with migrated_database(request.param, tmp_path) as sessionmaker:
+        yield sessionmaker
 
 
 NEWS = [

@@ -15,11 +15,11 @@ import pytest_asyncio
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import create_engine, create_sessionmaker, upgrade, upsert_user
 from bot.db import subscriptions as subs
+from bot.db import upsert_user
 from bot.db.models import NewsItem as NewsRow
 from bot.db.models import Subscription
-from bot.db.testing import postgres_url_or_skip, temporary_database
+from bot.db.testing import migrated_database
 from bot.fakeapi import FakeUser
 from bot.news.store import sync_kb_news
 from bot.tghtml import problems
@@ -36,21 +36,8 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 async def sessions(request: pytest.FixtureRequest,
                    tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A migrated, empty database: a SQLite file or a temporary PostgreSQL database."""
-    if request.param == "sqlite":
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'subs.db'}")
-        try:
-            await upgrade(engine)
-            yield create_sessionmaker(engine)
-        finally:
-            await engine.dispose()
-    else:
-        async with temporary_database(await postgres_url_or_skip()) as url:
-            engine = create_engine(url)
-            try:
-                await upgrade(engine)
-                yield create_sessionmaker(engine)
-            finally:
-                await engine.dispose()
+    async with migrated_database(request.param, tmp_path) as sessionmaker:
+        yield sessionmaker
 
 
 async def add_user(s: AsyncSession, user_id: int) -> None:

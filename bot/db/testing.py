@@ -25,7 +25,7 @@ import concurrent.futures
 import os
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from sqlalchemy.engine import URL, make_url
 
@@ -184,3 +184,25 @@ async def temporary_database(
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         await drop_database(admin_url, name)
+
+
+@asynccontextmanager
+async def migrated_database(backend: str, tmp_path) -> AsyncIterator:
+    """A sessionmaker on an empty, migrated database: a SQLite file under ``tmp_path`` or a
+    temporary PostgreSQL database (skipped, or failed with REQUIRE_SERVICES=1, when the
+    server is not there)."""
+    from bot.db.engine import create_engine, create_sessionmaker
+    from bot.db.migrate import upgrade
+
+    async with AsyncExitStack() as stack:
+        if backend == "sqlite":
+            url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        else:
+            url = await stack.enter_async_context(
+                temporary_database(await postgres_url_or_skip()))
+        engine = create_engine(url)
+        try:
+            await upgrade(engine)
+            yield create_sessionmaker(engine)
+        finally:
+            await engine.dispose()

@@ -9,6 +9,8 @@ the cursor for a one-tap Undo. Subscriptions belong to private chats.
 
 from __future__ import annotations
 
+import asyncio
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -209,15 +211,29 @@ async def on_language(query: CallbackQuery, callback_data: SubLang, session: Asy
     await _change(query, session, services, lang, t, {"lang": callback_data.lang})
 
 
+_topic_locks: dict[int, asyncio.Lock] = {}
+
+
 async def on_topic(query: CallbackQuery, callback_data: SubTopic, session: AsyncSession,
                    services: Services, lang: str, t: Translate) -> None:
-    tag = callback_data.tag
-    sub = await subs.get(session, query.from_user.id)
-    chosen = (sub.tags or []) if sub is not None else []
-    if tag not in topics(services.knowledge.kb) and tag not in chosen:
-        await query.answer(t("stale-menu"), show_alert=True)
-        return
-    await _change(query, session, services, lang, t, {"tags": subs.toggle_tag(chosen, tag)})
+    # Two quick taps arrive as two concurrent updates: without a lock both read the same
+    # topics and the second write loses the first tap.
+    user_id = query.from_user.id
+    lock = _topic_locks.setdefault(user_id, asyncio.Lock())
+    try:
+        async with lock:
+            tag = callback_data.tag
+            sub = await subs.get(session, user_id)
+            chosen = (sub.tags or []) if sub is not None else []
+            if tag not in topics(services.knowledge.kb) and tag not in chosen:
+                await query.answer(t("stale-menu"), show_alert=True)
+                return
+            await _change(query, session, services, lang, t,
+                          {"tags": subs.toggle_tag(chosen, tag)})
+            await session.commit()
+    finally:
+        if not lock.locked() and _topic_locks.get(user_id) is lock:
+            del _topic_locks[user_id]
 
 
 def create_router() -> Router:

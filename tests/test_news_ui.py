@@ -25,7 +25,6 @@ from bot.i18n import Translator
 from bot.knowledge import load_knowledge
 from bot.matching import AnswerEngine
 from bot.news import render
-from bot.news.store import sync_kb_news
 from bot.tghtml import MAX_MESSAGE, plain_text, problems, visible_length
 from tests.harness import (
     Harness,
@@ -74,10 +73,7 @@ async def h(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Harness]:
     kb_dir = copy_knowledge(root / "knowledge", EXTRA)
     config = make_config(root, knowledge={"path": str(kb_dir)})
     async with running_bot(root, config) as harness:
-        async with harness.app.services.sessionmaker() as s:
-            await sync_kb_news(s, harness.app.services.knowledge.kb)
-            await s.commit()
-        yield harness
+        yield harness  # build_app has already put the KB's news into the database
 
 
 def new_user(h: Harness, language_code: str = "en") -> FakeUser:

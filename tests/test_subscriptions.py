@@ -21,7 +21,6 @@ from bot.db.models import NewsItem as NewsRow
 from bot.db.models import Subscription
 from bot.db.testing import migrated_database
 from bot.fakeapi import FakeUser
-from bot.news.store import sync_kb_news
 from bot.tghtml import problems
 from handlers.subscriptions import FIXED_TOPICS, topics
 from tests.harness import Harness, button, buttons, running_bot, settle
@@ -208,10 +207,7 @@ SUBSCRIBED = "✅ You are subscribed to BSMU news."
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def h(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Harness]:
     async with running_bot(tmp_path_factory.mktemp("subs")) as harness:
-        async with harness.app.services.sessionmaker() as s:
-            await sync_kb_news(s, harness.app.services.knowledge.kb)
-            await s.commit()
-        yield harness
+        yield harness  # build_app has already put the KB's news into the database
 
 
 def new_user(h: Harness, language_code: str = "en") -> FakeUser:

@@ -37,16 +37,23 @@ def _problem(level: str, e: Entry | Category | NewsItem, message: str,
     return Problem(level, e.file, e.line or None, entry, message)
 
 
-def _check_news(items: list[NewsItem]) -> tuple[list[NewsItem], list[Problem]]:
+def _unique(items, what: str) -> tuple[dict, list[Problem]]:
+    """Items by id, first one wins; every later one with the same id is an error."""
+    by_id: dict = {}
     out: list[Problem] = []
-    seen: dict[str, NewsItem] = {}
-    for n in items:
-        if n.id in seen:
-            first = seen[n.id]
-            out.append(_problem("error", n, f"duplicate news id (first at {first.file}:"
-                                f"{first.line})", n.id))
-            continue
-        seen[n.id] = n
+    for item in items:
+        first = by_id.get(item.id)
+        if first is not None:
+            out.append(_problem("error", item, f"duplicate {what} (first at {first.file}:"
+                                f"{first.line})", item.id))
+        else:
+            by_id[item.id] = item
+    return by_id, out
+
+
+def _check_news(items: list[NewsItem]) -> tuple[list[NewsItem], list[Problem]]:
+    seen, out = _unique(items, "news id")
+    for n in seen.values():
         limits = {"title": MAX_NEWS_TITLE, "summary": MAX_NEWS_SUMMARY, "body": MAX_NEWS_BODY}
         for fname, limit in limits.items():
             values: dict[str, str] = getattr(n, fname)
@@ -124,14 +131,8 @@ def cross_check(found: Collected) -> tuple[KnowledgeBase, list[Problem]]:
             if lang not in c.title:
                 problems.append(_problem("error", c, f"category {c.id!r}: missing {lang} title"))
         cats[c.id] = c
-    by_id: dict[str, Entry] = {}
-    for e in entries:
-        if e.id in by_id:
-            first = by_id[e.id]
-            problems.append(_problem("error", e, f"duplicate id (first at {first.file}:"
-                                     f"{first.line})", e.id))
-            continue
-        by_id[e.id] = e
+    by_id, duplicates = _unique(entries, "id")
+    problems.extend(duplicates)
     ids = set(by_id)
     news, news_problems = _check_news(found.news)
     problems.extend(news_problems)

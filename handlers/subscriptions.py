@@ -119,6 +119,7 @@ async def subscribe_command(message: Message, bot: Bot, session: AsyncSession,
     sub = await subs.get(session, message.from_user.id)
     was_active = sub is not None and sub.active
     await _subscribe(session, message.from_user.id, message.chat.id, lang)
+    await session.commit()  # before the round trip to Telegram
     await send_menu(bot, message.chat.id, message.from_user.id, session, services, lang, t,
                     notice=t("sub-already" if was_active else "sub-subscribed"))
 
@@ -140,6 +141,7 @@ async def unsubscribe_command(message: Message, session: AsyncSession, services:
         await message.answer(text, reply_markup=markup)
         return
     await subs.unsubscribe(session, message.from_user.id)
+    await session.commit()
     await message.answer(t("sub-unsubscribed"), reply_markup=keyboards.unsubscribed_keyboard(t))
 
 
@@ -163,11 +165,13 @@ async def on_op(query: CallbackQuery, callback_data: SubOp, bot: Bot, session: A
         return
     if op == "on":
         sub = await _subscribe(session, user_id, chat_id, lang)
+        await session.commit()  # writes are committed before any round trip to Telegram
         await query.answer(t("sub-subscribed"))
         await edit_or_send(query, *_menu(sub, services, lang))
         return
     if op == "undo":
         sub = await subs.resubscribe(session, user_id, chat_id=chat_id)
+        await session.commit()
         if sub is None:
             await query.answer(t("stale-menu"), show_alert=True)
             return
@@ -181,6 +185,7 @@ async def on_op(query: CallbackQuery, callback_data: SubOp, bot: Bot, session: A
         return
     if op == "off":
         await subs.unsubscribe(session, user_id)
+        await session.commit()
         await query.answer()
         await edit_or_send(query, t("sub-unsubscribed"), keyboards.unsubscribed_keyboard(t))
     else:  # "all"
@@ -197,6 +202,7 @@ async def _change(query: CallbackQuery, session: AsyncSession, services: Service
         await edit_or_send(query, *_menu(sub, services, lang))
         return
     sub = await subs.update_settings(session, user_id, **settings)  # frequency, tags, lang
+    await session.commit()
     await query.answer(t("sub-saved"))
     await edit_or_send(query, *_menu(sub, services, lang))
 
@@ -216,21 +222,26 @@ _topic_locks: dict[int, asyncio.Lock] = {}
 
 async def on_topic(query: CallbackQuery, callback_data: SubTopic, session: AsyncSession,
                    services: Services, lang: str, t: Translate) -> None:
-    # Two quick taps arrive as two concurrent updates: without a lock both read the same
-    # topics and the second write loses the first tap.
+    # Two quick taps arrive as two concurrent updates: both must count. The repository
+    # toggles under a row lock (PostgreSQL, any number of instances); the local lock keeps
+    # one process's taps from meeting in SQLite, which has no row locks.
     user_id = query.from_user.id
     lock = _topic_locks.setdefault(user_id, asyncio.Lock())
     try:
         async with lock:
-            tag = callback_data.tag
-            sub = await subs.get(session, user_id)
-            chosen = (sub.tags or []) if sub is not None else []
-            if tag not in topics(services.knowledge.kb) and tag not in chosen:
+            sub, changed = await subs.toggle_topic(session, user_id, callback_data.tag,
+                                                   topics(services.knowledge.kb))
+            await session.commit()  # before any network round trip: the row is locked
+            # Still under the local lock: the menus are redrawn in the order of the taps,
+            # so the last one drawn shows every tap.
+            if sub is None or not sub.active:
+                await query.answer(t("sub-not-subscribed"))
+                await edit_or_send(query, *_menu(sub, services, lang))
+            elif not changed:
                 await query.answer(t("stale-menu"), show_alert=True)
-                return
-            await _change(query, session, services, lang, t,
-                          {"tags": subs.toggle_tag(chosen, tag)})
-            await session.commit()
+            else:
+                await query.answer(t("sub-saved"))
+                await edit_or_send(query, *_menu(sub, services, lang))
     finally:
         if not lock.locked() and _topic_locks.get(user_id) is lock:
             del _topic_locks[user_id]

@@ -23,7 +23,7 @@ from bot.db.testing import migrated_database
 from bot.fakeapi import FakeUser
 from bot.tghtml import problems
 from handlers.subscriptions import FIXED_TOPICS, topics
-from tests.harness import Harness, button, buttons, running_bot, settle
+from tests.harness import Harness, ask, button, buttons, running_bot, settle
 
 aio = pytest.mark.asyncio(loop_scope="module")  # the end-to-end tests share one bot
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -178,6 +178,52 @@ async def test_counts_for_statistics(sessions) -> None:
                                         ("weekly", "ru"): 1}
 
 
+OFFERED = ("admission", "events", "science")
+
+
+async def test_toggle_topic(sessions) -> None:
+    async with sessions() as s:
+        await add_user(s, 1)
+        assert await subs.toggle_topic(s, 1, "science", OFFERED) == (None, False)
+        await subs.subscribe(s, 1, 1, "en")
+        sub, changed = await subs.toggle_topic(s, 1, "science", OFFERED)
+        assert changed and sub.tags == ["science"]
+        sub, changed = await subs.toggle_topic(s, 1, "events", OFFERED)
+        assert changed and sub.tags == ["events", "science"]
+        # A topic the menu no longer offers can still be switched off, not on.
+        sub, changed = await subs.toggle_topic(s, 1, "science", ("events",))
+        assert changed and sub.tags == ["events"]
+        sub, changed = await subs.toggle_topic(s, 1, "gone", ("events",))
+        assert not changed and sub.tags == ["events"]
+        sub, changed = await subs.toggle_topic(s, 1, "events", OFFERED)
+        assert changed and sub.tags is None  # none left: every topic
+        await subs.unsubscribe(s, 1)
+        sub, changed = await subs.toggle_topic(s, 1, "science", OFFERED)
+        assert not changed and not sub.active and sub.tags is None
+
+
+@pytest.mark.postgres
+async def test_toggle_topic_waits_for_a_concurrent_tap(tmp_path: Path) -> None:
+    """Two instances handle two taps of one user at once: the second toggle waits for the
+    first one's row lock, so neither tap is lost."""
+    async with migrated_database("postgresql", tmp_path) as sessions:
+        async with sessions() as s:
+            await add_user(s, 1)
+            await subs.subscribe(s, 1, 1, "en")
+            await s.commit()
+        async with sessions() as first, sessions() as second:
+            await subs.toggle_topic(first, 1, "science", OFFERED)
+            other = asyncio.create_task(subs.toggle_topic(second, 1, "events", OFFERED))
+            await asyncio.sleep(0.3)
+            assert not other.done()  # blocked on the row lock
+            await first.commit()
+            sub, changed = await asyncio.wait_for(other, 10)
+            await second.commit()
+        assert changed and sub.tags == ["events", "science"]
+        async with sessions() as s:
+            assert (await subs.get(s, 1)).tags == ["events", "science"]
+
+
 def test_tag_helpers() -> None:
     assert subs.toggle_tag(None, "science") == ["science"]
     assert subs.toggle_tag(["science"], "events") == ["events", "science"]
@@ -214,11 +260,6 @@ def new_user(h: Harness, language_code: str = "en") -> FakeUser:
     return h.api.user(next(_ids), language_code=language_code)
 
 
-async def ask(h: Harness, user: FakeUser, text: str, count: int = 1) -> list[dict]:
-    await user.send_text(text)
-    return await h.api.wait_for(count, chat_id=user.id)
-
-
 async def press(h: Harness, user: FakeUser, record: dict, label: str) -> tuple[dict, dict]:
     """Press a button by label: (the message sent or edited, the callback answer)."""
     mark = h.api.mark()
@@ -228,12 +269,49 @@ async def press(h: Harness, user: FakeUser, record: dict, label: str) -> tuple[d
     return msg, answer
 
 
+@aio
+async def test_a_setting_is_saved_before_the_menu_is_redrawn(h: Harness) -> None:
+    """The new setting is committed before the bot talks to Telegram, so a slow edit does
+    not hold the database's write lock (and another instance sees the setting at once)."""
+    user = new_user(h)
+    (menu,) = await ask(h, user, "/subscribe")
+    slow = h.api.fail_next("editMessageText", error_code=None, delay=1.5, chat_id=user.id)
+    mark = h.api.mark()
+    query_id = await user.press(menu, button(menu, "🗓 Weekly"))
+    for _ in range(200):  # until the edit has reached the fake API and waits there
+        if slow.times == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert slow.times == 0
+    async with h.app.services.sessionmaker() as s:
+        assert (await subs.get(s, user.id)).frequency == "weekly"
+    await h.api.wait_callback_answer(query_id)
+    (weekly,) = await h.api.wait_for(1, chat_id=user.id, since=mark)
+    assert "How often: once a week" in weekly["plain_text"]
+
+
+@aio
+async def test_two_quick_topic_taps_both_count(h: Harness) -> None:
+    """Two taps on one menu before the first is answered: both topics are saved, and the
+    menu drawn last shows both."""
+    user = new_user(h)
+    (menu,) = await ask(h, user, "/subscribe")
+    mark = h.api.mark()
+    first = await user.press(menu, button(menu, "Science"))
+    second = await user.press(menu, button(menu, "Events"))
+    await h.api.wait_callback_answer(first)
+    await h.api.wait_callback_answer(second)
+    edits = await h.api.wait_for(2, chat_id=user.id, since=mark)
+    assert {"✅ Science", "✅ Events"} <= set(labels(edits[-1]))
+    assert (await row(h, user.id)).tags == ["events", "science"]
+
+
 def labels(record: dict) -> list[str]:
     return [b["text"] for b in buttons(record)]
 
 
 async def row(h: Harness, user_id: int) -> Subscription | None:
-    """The user's subscription once the bot is idle (replies go out before the commit)."""
+    """The user's subscription once the bot is idle (and has committed)."""
     await settle(h)
     async with h.app.services.sessionmaker() as s:
         return await subs.get(s, user_id)

@@ -9,7 +9,7 @@ re-subscribing (or Undo) restores the old settings and cursor.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, Final
 
 from sqlalchemy import func, null, select, update
@@ -109,6 +109,29 @@ async def update_settings(session: AsyncSession, user_id: int, *, frequency: str
     if chat_id is not UNSET:
         values["chat_id"] = chat_id
     return await _update(session, user_id, values)
+
+
+async def toggle_topic(session: AsyncSession, user_id: int, tag: str,
+                       offered: Collection[str]) -> tuple[Subscription | None, bool]:
+    """Flip one topic of an active subscription: read and write in one transaction with the
+    row locked (``SELECT ... FOR UPDATE`` on PostgreSQL), so two quick taps handled at the
+    same time, by one instance or by two, both count; the second waits for the first.
+
+    Returns ``(subscription, changed)``: ``changed`` is False when there is no active
+    subscription, or when ``tag`` is neither offered nor chosen (a stale menu). SQLite
+    ignores FOR UPDATE and lets one writer in at a time; within one process the caller
+    serialises a user's taps (handlers/subscriptions.py), as SQLite runs one instance.
+    Commit soon after: the lock is held until then.
+    """
+    sub = await session.scalar(select(Subscription).where(Subscription.user_id == user_id)
+                               .with_for_update().execution_options(populate_existing=True))
+    if sub is None or not sub.active:
+        return sub, False
+    chosen = sub.tags or []
+    if tag not in offered and tag not in chosen:
+        return sub, False
+    tags = _tags_value(normalize_tags(toggle_tag(chosen, tag)))
+    return await _update(session, user_id, {"tags": tags}), True
 
 
 async def unsubscribe(session: AsyncSession, user_id: int) -> Subscription | None:

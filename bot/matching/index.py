@@ -78,6 +78,10 @@ class Index:
                 owner.append(k)
         self.owner = np.asarray(owner, dtype=np.int32)
         self.starts = np.searchsorted(self.owner, np.arange(len(self.keys))).astype(np.int64)
+        self.ends = np.append(self.starts[1:], len(self.contents)).astype(np.int64)
+        # token_sort_ratio(q, p) is ratio(sorted tokens of q, sorted tokens of p): the
+        # phrasings' side is sorted once here instead of in every comparison.
+        self._sorted = [" ".join(sorted(c.split())) for c in self.contents]
         self.corrector = Corrector(word_freq, word_freq)
         self._build(doc_feats)
 
@@ -180,6 +184,22 @@ class Index:
         return np.bincount(matrix.indices[pos], weights=matrix.data[pos] * np.repeat(w, lengths),
                            minlength=n)
 
+    def _fuzzy(self, words: list[str], entries: list[int]) -> np.ndarray:
+        """Per entry, the best token-sort ratio (0..1) of the query against its phrasings:
+        one rapidfuzz call over all the candidates' phrasings, then a max per entry."""
+        choices: list[str] = []
+        offsets: list[int] = []
+        for e in entries:
+            offsets.append(len(choices))
+            choices += self._sorted[self.starts[e]:self.ends[e]]
+        if not choices:
+            return np.zeros(len(entries))
+        query = " ".join(sorted(" ".join(words).split()))
+        ratios = process.cdist([query], choices, scorer=fuzz.ratio, dtype=np.float64)[0]
+        # Every entry has at least one phrasing (keys come from the docs), so no offset
+        # is empty and reduceat takes each entry's own slice.
+        return np.maximum.reduceat(ratios, offsets) / 100
+
     def search(self, text: str, limit: int = 5) -> list[Scored]:
         if not self.keys:
             return []
@@ -199,18 +219,10 @@ class Index:
         base = B * best_phr + (1 - B) * cen
         k = min(self.params.rerank, len(base))
         top = np.argpartition(-base, k - 1)[:k] if k < len(base) else np.arange(len(base))
-        q = " ".join(words)
-        scored = []
-        for e in top.tolist():
-            if base[e] <= 0:
-                continue
-            fz = 0.0
-            if G:
-                hi = self.starts[e + 1] if e + 1 < len(self.starts) else n_docs
-                hit = process.extractOne(q, self.contents[self.starts[e]:hi],
-                                         scorer=fuzz.token_sort_ratio)
-                fz = hit[1] / 100 if hit else 0.0
-            scored.append(Scored(self.keys[e], float(((1 - G) * base[e] + G * fz) * coverage)))
+        candidates = [e for e in top.tolist() if base[e] > 0]
+        fuzzy = self._fuzzy(words, candidates) if G else np.zeros(len(candidates))
+        scored = [Scored(self.keys[e], float(((1 - G) * base[e] + G * fz) * coverage))
+                  for e, fz in zip(candidates, fuzzy.tolist(), strict=True)]
         scored.sort(key=lambda s: -s.score)
         if scored:
             lead = scored[0].score - (scored[1].score if len(scored) > 1 else 0.0)

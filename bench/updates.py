@@ -34,6 +34,7 @@ import asyncio
 import collections
 import contextlib
 import gc
+import html
 import json
 import logging
 import math
@@ -513,7 +514,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         bot = create_bot(config, token=TOKEN, api_server=base_url,
                          on_forbidden=app.mark_blocked, metrics=app.metrics)
         gc.freeze()  # as bot/runner.py does in production
-        dp = app.dispatcher
+        dp = app.dispatcher if args.bot == "production" else echo_dispatcher()
         rss_idle = rss_mb()
         polling = asyncio.create_task(dp.start_polling(
             bot, handle_signals=False, close_bot_session=False,
@@ -591,6 +592,21 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def echo_dispatcher():
+    """The ceiling: a bare aiogram bot that echoes each text, on the same Bot (session,
+    RetryMiddleware), polling and fake API; no middlewares, database or engine."""
+    from aiogram import Dispatcher
+    from aiogram.types import Message
+
+    dp = Dispatcher()
+
+    @dp.message()
+    async def echo(message: Message) -> None:
+        await message.answer(html.escape(message.text or "?"))
+
+    return dp
+
+
 def fmt_ms(v: float) -> str:
     return "n/a" if v != v else (f"{v:.0f} ms" if v >= 100 else f"{v:.1f} ms")
 
@@ -605,6 +621,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--inprocess", action="store_true",
                     help="run the fake API in the bot's event loop")
+    ap.add_argument("--bot", choices=["production", "echo"], default="production",
+                    help="echo: a bare aiogram echo bot on the same set-up (the ceiling)")
     ap.add_argument("--log", choices=["production", "warning"], default="production",
                     help="production: INFO to a file, as `bsmu-bot run` logs (default)")
     ap.add_argument("--db-dir", help="where the temp dir with the SQLite file goes")

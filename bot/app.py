@@ -9,7 +9,6 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import BotCommand, BotCommandScopeDefault
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Config
 from bot.db import create_engine, create_sessionmaker, repo
 from bot.db.migrate import upgrade
+from bot.errors import TokenError as TokenError  # re-exported (bot.cli imports it here)
 from bot.flood import FloodGuard
 from bot.i18n import Translator
 from bot.knowledge import load_knowledge
@@ -30,13 +30,10 @@ from bot.services import Knowledge, Services
 from bot.staff.handoff import OpenConversations
 from bot.telegram.replies import send_long
 from bot.telegram.retry import RetryMiddleware
+from bot.telegram.session import JsonSession
 
 log = logging.getLogger(__name__)
 COMMANDS = ("start", "help", "menu", "news", "subscribe", "settings", "unsubscribe", "language")
-
-
-class TokenError(Exception):
-    pass
 
 
 def _pin_response_models() -> tuple:
@@ -71,8 +68,7 @@ def create_bot(config: Config, token: str | None = None, *, api_server: str | No
     from aiogram.utils.token import TokenValidationError
 
     server = api_server or config.telegram.api_server
-    session = AiohttpSession(api=TelegramAPIServer.from_base(server)) if server \
-        else AiohttpSession()
+    session = JsonSession(api=TelegramAPIServer.from_base(server)) if server else JsonSession()
     try:
         bot = Bot(token, session=session,
                   default=DefaultBotProperties(parse_mode=ParseMode.HTML))
@@ -81,7 +77,8 @@ def create_bot(config: Config, token: str | None = None, *, api_server: str | No
                          "BotFather") from exc
     retry = RetryMiddleware(retries=config.telegram.send_retries,
                             max_retry_after=config.telegram.max_retry_after,
-                            on_forbidden=on_forbidden)
+                            on_forbidden=on_forbidden,
+                            poll_linger=config.telegram.poll_linger_ms / 1000)
     if metrics is not None:
         retry.on_retry_after = metrics.retry_after.inc
         retry.on_poll = metrics.polled

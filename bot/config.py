@@ -43,6 +43,11 @@ class TelegramConfig(_Model):
     webhook: WebhookConfig = WebhookConfig()
     send_retries: int = Field(5, ge=0, le=20)
     max_retry_after: float = Field(120.0, gt=0)
+    poll_linger_ms: int = Field(
+        20, ge=0, le=1000,
+        description="polling: after a getUpdates that brought a partial batch, wait until "
+                    "this long after it before the next one, so a busy bot gets several "
+                    "updates per request (adds at most this much latency; 0 = off)")
 
 
 class DatabaseConfig(_Model):

@@ -402,6 +402,40 @@ async def test_retry_after_is_waited_then_sent() -> None:
     assert mw.stats.retry_after_waits == 1
 
 
+def updates_json(n: int) -> list[dict[str, Any]]:
+    return [{"update_id": next(_update_ids)} for _ in range(n)]
+
+
+async def test_polling_lingers_only_after_a_partial_batch() -> None:
+    bot = MockedBot()
+    now = [100.0]
+    _, sleep = with_retry(bot, poll_linger=0.02, clock=lambda: now[0])
+    poll = GetUpdates(timeout=30)
+    for batch in (0, 1, 3, 100, 5):
+        bot.session.add_ok(updates_json(batch))
+    await bot(poll)  # first poll: nothing before it
+    await bot(poll)  # after an empty poll (a long-poll timeout): at once
+    assert sleep.calls == []
+    now[0] += 0.005
+    await bot(poll)  # 1 update 5 ms ago: wait the other 15 ms
+    assert sleep.calls == [pytest.approx(0.015)]
+    now[0] += 0.5
+    await bot(poll)  # 3 updates, but long ago: at once
+    await bot(poll)  # after a full batch (a backlog): at once
+    assert sleep.calls == [pytest.approx(0.015)]
+    assert [type(r) for r in bot.requests] == [GetUpdates] * 5
+
+
+async def test_polling_does_not_linger_when_off() -> None:
+    bot = MockedBot()
+    _, sleep = with_retry(bot, poll_linger=0.0)
+    bot.session.add_ok(updates_json(2))
+    bot.session.add_ok(updates_json(2))
+    await bot(GetUpdates())
+    await bot(GetUpdates())
+    assert sleep.calls == []
+
+
 async def test_retry_after_too_long_is_raised() -> None:
     bot = MockedBot()
     mw, sleep = with_retry(bot, max_retry_after=10)

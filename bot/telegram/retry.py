@@ -1,12 +1,13 @@
 """Retries for outgoing API calls. aiogram itself retries nothing on sendMessage: a reply hit
-by 429 or a 5xx would simply be lost. Polling (getUpdates) has its own backoff and is left
-alone."""
+by 429 or a 5xx would simply be lost. Polling (getUpdates) has its own backoff and is not
+retried here; it only lingers a little after a partial batch (``poll_linger``)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ from aiogram.exceptions import (
 from aiogram.methods import GetUpdates, Response, TelegramMethod
 
 log = logging.getLogger(__name__)
+POLL_LIMIT = 100  # getUpdates' default (and largest) batch
 OnForbidden = Callable[[int], Awaitable[None]]
 
 
@@ -46,12 +48,25 @@ class RetryMiddleware(BaseRequestMiddleware):
     stats: RetryStats = field(default_factory=RetryStats)
     on_retry_after: Callable[[], None] | None = None  # metrics
     on_poll: Callable[[], None] | None = None  # a getUpdates came back: Telegram reachable
+    #: After a getUpdates that brought some updates but not a full batch, wait until this
+    #: long (seconds) after it before polling again, so that under load one poll brings
+    #: several updates instead of one round trip per update. 0: poll again at once.
+    poll_linger: float = 0.0
+    clock: Callable[[], float] = time.monotonic
+    _polled_at: float = field(default=0.0, init=False, repr=False)
+    _polled: int = field(default=0, init=False, repr=False)  # updates the last poll brought
     _tasks: set[asyncio.Task] = field(default_factory=set, init=False, repr=False)
 
     async def __call__(self, make_request: NextRequestMiddlewareType, bot: Bot,
                        method: TelegramMethod) -> Response:
         if isinstance(method, GetUpdates):
+            if self.poll_linger > 0 and 0 < self._polled < (method.limit or POLL_LIMIT):
+                wait = self._polled_at + self.poll_linger - self.clock()
+                if wait > 0:
+                    await self.sleep(wait)
             response = await make_request(bot, method)
+            self._polled_at = self.clock()
+            self._polled = len(response) if isinstance(response, list) else 0
             if self.on_poll:
                 self.on_poll()
             return response

@@ -30,10 +30,9 @@ from aiogram.types import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.digest import broadcast as bc
-from bot.digest.sender import NO_PREVIEW
 from bot.i18n import Translate
 from bot.services import Services
-from bot.telegram.replies import thread_of
+from bot.telegram.replies import NO_PREVIEW, thread_of
 from handlers.filters import IsStaff
 from handlers.subscriptions import topics
 

@@ -25,7 +25,7 @@ from bot.config import Config
 from bot.db import create_engine, create_sessionmaker, upgrade
 from bot.db.models import Delivery, Subscription, User
 from bot.digest import queue
-from bot.digest.sender import SendOptions, create_digest_bot
+from bot.digest.sender import SendOptions, create_digest_client
 from bot.digest.service import DigestService, run_due, status
 from bot.digest.testing import News, Sub, add_news, add_subscribers
 from bot.fakeapi import FakeTelegram
@@ -69,13 +69,13 @@ class Env:
     sessions: Sessions
     tmp: Path
 
-    def bot(self):
-        return create_digest_bot(self.config, token=TOKEN)
+    def client(self):
+        return create_digest_client(self.config, token=TOKEN)
 
     def service(self, **options) -> DigestService:
         opts = SendOptions.from_config(self.config.digest, base_delay=0.01, **options)
-        return DigestService(self.config, self.sessions, self.bot(), options=opts,
-                             own_bot=True)
+        return DigestService(self.config, self.sessions, self.client(), options=opts,
+                             own_client=True)
 
     def texts(self, chat_id: int) -> list[str]:
         return [r["text"] for r in self.api.sent(chat_id)]
@@ -140,8 +140,8 @@ async def test_each_subscriber_gets_exactly_one_message_with_exactly_their_items
             textwrap.dedent(NEW_NEWS), encoding="utf-8")
         assert len(await sync_kb(env)) == 3
 
-        async with contextlib.aclosing(_Closing(env.bot())) as bot:
-            summary = await run_due(env.config, env.sessions, bot.bot, force=True)
+        async with env.client() as client:
+            summary = await run_due(env.config, env.sessions, client, force=True)
         assert (summary.sent, summary.failed, summary.blocked, summary.uncertain) == (6, 0, 0, 0)
 
         expected = {1: ("en", {"admission", "science", "partners"}),
@@ -173,17 +173,9 @@ async def test_each_subscriber_gets_exactly_one_message_with_exactly_their_items
         assert sum(r.deliveries["sent"] for r in runs) == 6
 
         # Nothing new: a second forced run sends nothing at all.
-        async with contextlib.aclosing(_Closing(env.bot())) as bot:
-            again = await run_due(env.config, env.sessions, bot.bot, force=True)
+        async with env.client() as client:
+            again = await run_due(env.config, env.sessions, client, force=True)
         assert again.sent == 0 and sum(len(env.texts(c)) for c in range(1, 9)) == 6
-
-
-class _Closing:
-    def __init__(self, bot) -> None:
-        self.bot = bot
-
-    async def aclose(self) -> None:
-        await self.bot.session.close()
 
 
 async def seed_simple(env: Env, n: int, **sub) -> list[int]:
@@ -273,12 +265,12 @@ async def test_scheduled_slots_are_sent_once(tmp_path: Path) -> None:
         register(env, 3)
         # Tuesday 24 Nov 2026, 10:05 in Minsk: today's daily slot and Monday's weekly slot.
         now = datetime(2026, 11, 24, 7, 5, tzinfo=UTC)
-        bot = env.bot()
+        client = env.client()
         try:
-            first = await run_due(env.config, env.sessions, bot, now=now)
-            again = await run_due(env.config, env.sessions, bot, now=now)
+            first = await run_due(env.config, env.sessions, client, now=now)
+            again = await run_due(env.config, env.sessions, client, now=now)
         finally:
-            await bot.session.close()
+            await client.close()
         assert first.sent == 3 and again.sent == 0 and again.runs == []
         slots = {(r.kind, r.slot) for r in await status(env.sessions)}
         assert slots == {("daily", "2026-11-24T10:00+03:00"),

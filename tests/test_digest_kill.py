@@ -4,8 +4,8 @@ The sender is ``python -m bot.digest send`` in a subprocess (the same code as ``
 bot digest send``), talking HTTP to a FakeTelegram served by this test's event loop. The
 fake API SIGKILLs the subprocess from inside its own handler of the Nth message, i.e. while
 that message is on its way and its row is durably "sending". The restart resumes the run.
-(One kill keeps the test short: every process start pays aiogram's import, seconds on a
-busy machine. ``KILL_AT`` takes more kill points, each needing one more process.)
+(One kill keeps the test short: every process start pays the imports, a second or more on
+a busy machine. ``KILL_AT`` takes more kill points, each needing one more process.)
 Counts per chat come from the fake API.
 """
 

@@ -12,7 +12,7 @@ from bot.config import Config, DigestConfig
 from bot.db import create_engine, create_sessionmaker, upgrade
 from bot.digest import queue, schedule
 from bot.digest.schedule import ScheduleError, cron, last_fire, to_apscheduler
-from bot.digest.sender import create_digest_bot
+from bot.digest.sender import create_digest_client
 from bot.digest.service import DigestService, due_runs
 from tests.harness import TOKEN
 
@@ -97,8 +97,8 @@ async def test_due_runs_skip_slots_that_ran_and_jobs_are_scheduled(tmp_path: Pat
     now = datetime(2026, 11, 24, 7, 5, tzinfo=UTC)
     try:
         assert len(await due_runs(config, sessions, now)) == 2
-        service = DigestService(config, sessions, create_digest_bot(config, token=TOKEN),
-                                own_bot=True)
+        service = DigestService(config, sessions, create_digest_client(config, token=TOKEN),
+                                own_client=True)
         summary = await service.run_scheduled("daily", now=now)
         assert summary.sent == 0
         assert [d.kind for d in await due_runs(config, sessions, now)] == ["weekly"]

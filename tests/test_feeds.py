@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.db import create_engine, create_sessionmaker, upgrade
 from bot.db.models import NewsItem
 from bot.digest import plan
-from bot.digest.sender import SendOptions, create_digest_bot
+from bot.digest.sender import SendOptions, create_digest_client
 from bot.digest.service import DigestService
 from bot.digest.testing import News, Sub, add_news, add_subscribers
 from bot.fakeapi import FakeTelegram
@@ -199,9 +199,9 @@ async def test_a_polled_feed_item_reaches_instant_subscribers(server, sessions,
         await add_subscribers(sessions, [Sub(1, "en", "instant"), Sub(2, "en", "daily")])
         api.user(1, register=True)
         api.user(2, register=True)
-        service = DigestService(config, sessions, create_digest_bot(config, token=TOKEN),
+        service = DigestService(config, sessions, create_digest_client(config, token=TOKEN),
                                 options=SendOptions.from_config(config.digest),
-                                own_bot=True)
+                                own_client=True)
         try:
             new = await service.poll_feeds()
             assert len(new) == 2

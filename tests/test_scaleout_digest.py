@@ -332,7 +332,7 @@ async def test_rows_whose_lease_ran_out_while_queued_are_not_sent_twice(
     the claim check (same worker) and send."""
     from datetime import timedelta
 
-    from bot.digest.sender import create_digest_bot
+    from bot.digest.sender import create_digest_client
     from bot.digest.service import DigestService
 
     n = 900
@@ -364,8 +364,8 @@ async def test_rows_whose_lease_ran_out_while_queued_are_not_sent_twice(
         await add_subscribers(sessions, [Sub(i) for i in range(1, n + 1)])
         for i in range(1, n + 1):
             api.add_chat(i)
-        service = DigestService(config, sessions, create_digest_bot(config, token=TOKEN),
-                                own_bot=True)
+        service = DigestService(config, sessions, create_digest_client(config, token=TOKEN),
+                                own_client=True)
         try:
             summary = await asyncio.wait_for(service.run("daily", "lease"), 60)
         finally:

@@ -2,7 +2,8 @@
 
 Modules: :mod:`~bot.digest.plan` (pure: who gets which items, rendering),
 :mod:`~bot.digest.pace` (pure: rate limits), :mod:`~bot.digest.queue` (database),
-:mod:`~bot.digest.sender` (Telegram), :mod:`~bot.digest.schedule` (cron slots),
+:mod:`~bot.digest.client` (the Bot API over aiohttp: no aiogram in a digest process),
+:mod:`~bot.digest.sender` (sending, Telegram's answers), :mod:`~bot.digest.schedule` (cron slots),
 :mod:`~bot.digest.service` (the running engine), :mod:`~bot.digest.cli` (commands),
 :mod:`~bot.digest.testing` (helpers for tests and benchmarks).
 

@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,8 +51,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import tghtml
 from bot.db.models import StaffAction, utcnow
 from bot.digest import queue
+from bot.digest.client import ApiError, RetryAfter
 from bot.digest.queue import D, P, R, S, Sessions, U
-from bot.digest.sender import NO_PREVIEW, Progress, Summary
+from bot.digest.sender import Progress, Summary
 from bot.i18n import LANGUAGES, Translator
 from bot.text import split_message
 
@@ -489,13 +489,11 @@ class Reporter:
         pacer = self.service.pacer
         await pacer.acquire(self.chat_id)
         try:
-            await self.service.bot.edit_message_text(
-                text=text, chat_id=self.chat_id, message_id=self.message_id,
-                link_preview_options=NO_PREVIEW)
+            await self.service.client.edit_message_text(self.chat_id, self.message_id, text)
             self.edits += 1
-        except TelegramRetryAfter as exc:
+        except RetryAfter as exc:
             pacer.pause(exc.retry_after)
-        except TelegramAPIError as exc:  # "message is not modified", deleted: never mind
+        except ApiError as exc:  # "message is not modified", deleted: never mind
             log.debug("broadcast %d: status edit failed: %s", self.run_id, exc)
 
     async def _claim_report(self) -> bool:
@@ -519,13 +517,12 @@ class Reporter:
         for _ in range(5):  # a new message (it notifies), then the status message
             await pacer.acquire(self.chat_id)
             try:
-                await self.service.bot.send_message(
-                    chat_id=self.chat_id, text=text, message_thread_id=self.thread_id,
-                    link_preview_options=NO_PREVIEW)
+                await self.service.client.send_message(
+                    self.chat_id, text, message_thread_id=self.thread_id)
                 break
-            except TelegramRetryAfter as exc:
+            except RetryAfter as exc:
                 pacer.pause(exc.retry_after)
-            except TelegramAPIError as exc:
+            except ApiError as exc:
                 log.warning("broadcast %d: could not send the final report: %s",
                             self.run_id, exc)
                 break

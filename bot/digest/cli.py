@@ -105,7 +105,7 @@ async def _sync_news(config: Config, sessions: Any) -> None:
 async def send(config: Config, *, now: bool = False, progress: bool = True,
                sync: bool = True) -> Any:
     from bot.db import create_engine, create_sessionmaker, upgrade
-    from bot.digest.sender import create_digest_bot
+    from bot.digest.sender import create_digest_client
     from bot.digest.service import run_due
 
     engine = create_engine(config.database.url, echo=config.database.echo)
@@ -115,18 +115,18 @@ async def send(config: Config, *, now: bool = False, progress: bool = True,
         sessions = create_sessionmaker(engine)
         if sync:
             await _sync_news(config, sessions)
-        bot = create_digest_bot(config)
+        client = create_digest_client(config)
         try:
-            return await run_due(config, sessions, bot, force=now, progress=bars)
+            return await run_due(config, sessions, client, force=now, progress=bars)
         finally:
-            await bot.session.close()
+            await client.close()
     finally:
         bars.close()
         await engine.dispose()
 
 
 def cmd_send(args: argparse.Namespace, config: Config) -> int:
-    from bot.app import TokenError
+    from bot.errors import TokenError
 
     logging.basicConfig(level="WARNING", format="%(asctime)s %(levelname)s %(name)s: "
                                                 "%(message)s")

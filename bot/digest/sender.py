@@ -1,10 +1,13 @@
 """Sending a planned run: async workers, the pacer, and Telegram's answers turned into
 delivery states.
 
-Digests go through their **own** aiogram ``Bot`` whose session has no RetryMiddleware
-(:func:`digest_bot` clones the bot's token and API server): the middleware sleeps through a
-429 on its own and retries 5xx up to its own limit, which would hide from the queue what it
-must record and would stall one worker instead of pausing all of them. Here:
+Digests go through a :class:`~bot.digest.client.BotApiClient` of their own, not aiogram:
+plain HTTP posts, with no retry logic of their own (aiogram's RetryMiddleware sleeps
+through a 429 by itself and retries 5xx up to its own limit, which would hide from the queue
+what it must record and would stall one worker instead of pausing all of them), and without
+aiogram's import, which alone would be most of a digest process's memory. The running bot
+hands its token and API server over (:meth:`BotApiClient.like`); the CLI builds one from the
+configuration (:func:`create_digest_client`). Here:
 
 * 429 — everybody pauses for ``retry_after`` (:class:`~bot.digest.pace.Pacer`), then the same
   message is retried; not counted as a failed attempt, nothing is dropped;
@@ -16,7 +19,9 @@ must record and would stall one worker instead of pausing all of them. Here:
   inactive and the user is marked blocked; never retried;
 * any other API error (400 "chat not found", bad HTML, ...) — ``failed`` with the error text;
   the run goes on;
-* 401 — the token is wrong: nothing can be sent, the run stops (rows stay pending).
+* 401 — the token is wrong: nothing can be sent, the run stops (rows stay pending);
+* a 2xx answer that cannot be read, or anything unexpected — ``uncertain``: it may have
+  arrived, so it is never resent.
 
 A message is durable as ``sending`` before it goes out; see :mod:`bot.digest.queue`.
 """
@@ -32,36 +37,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiogram import Bot
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.enums import ParseMode
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
-    TelegramUnauthorizedError,
-)
-from aiogram.types import LinkPreviewOptions
-from aiohttp import ClientError
-
 from bot.config import Config, DigestConfig
 from bot.db.models import utcnow
 from bot.digest import queue
+from bot.digest.client import (
+    CONNECTIONS,
+    ApiError,
+    BadAnswer,
+    BotApiClient,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    ServerError,
+    Unauthorized,
+)
 from bot.digest.pace import Pacer, Sleep
+from bot.errors import check_token
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, int], None]  # (run id, deliveries just finished, run's total)
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 REQUEST_TIMEOUT = 20
-#: HTTP connections of a digest Bot: at least as many as workers (SendOptions.from_config
-#: gives at most 256), so no row committed as "sending" waits for a free connection, which
-#: would widen what a crash leaves uncertain (and, being never resent, undelivered).
-CONNECTIONS = 256
 #: How often a sender counts the instances sending with it (seconds; see Pacer.set_share).
 SHARE_EVERY = 1.0
 
@@ -70,80 +66,18 @@ class FatalSendError(RuntimeError):
     """Nothing can be sent (e.g. 401: the token was revoked)."""
 
 
-# --- the bot ---------------------------------------------------------------------------------
+# --- the client ------------------------------------------------------------------------------
 
 
-class DigestSession(AiohttpSession):
-    """aiogram's aiohttp session, lighter for broadcasting plain text.
-
-    Requests go out as a JSON body instead of form data, and a successful answer's result
-    is returned as the raw dict instead of a validated ``Message``: at 1,000 messages/s
-    the URL-encoding and the pydantic validation of every returned Message were most of
-    the sender's CPU, and a digest needs neither. Error answers still go through aiogram's
-    ``check_response``, so 429/403/400/5xx raise exactly the usual exceptions. Methods that
-    upload files take aiogram's normal path.
-    """
-
-    async def make_request(self, bot: Bot, method: Any, timeout: int | None = None) -> Any:
-        files: dict[str, Any] = {}
-        body: dict[str, Any] = {}
-        for key, value in method.model_dump(warnings=False, exclude_none=True).items():
-            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
-            if prepared is not None:
-                body[key] = prepared
-        if files:
-            return await super().make_request(bot, method, timeout)
-        session = await self.create_session()
-        url = self.api.api_url(token=bot.token, method=method.__api_method__)
-        try:
-            async with session.post(url, data=self.json_dumps(body).encode(),
-                                    headers={"Content-Type": "application/json"},
-                                    timeout=self.timeout if timeout is None else timeout
-                                    ) as resp:
-                raw = await resp.read()
-                status = resp.status
-        except TimeoutError as exc:
-            raise TelegramNetworkError(method=method, message="Request timeout error") from exc
-        except ClientError as exc:
-            raise TelegramNetworkError(method=method,
-                                       message=f"{type(exc).__name__}: {exc}") from exc
-        if status == 200:
-            try:
-                data = self.json_loads(raw)
-            except ValueError:
-                data = None
-            if isinstance(data, dict) and data.get("ok") is True:
-                return data.get("result")
-        return self.check_response(bot=bot, method=method, status_code=status,
-                                   content=raw.decode("utf-8", "replace")).result
-
-
-def _session(api: TelegramAPIServer | None, connections: int) -> AiohttpSession:
-    session = DigestSession(limit=connections)
-    if api is not None:
-        session.api = api
-    return session
-
-
-def digest_bot(bot: Bot, *, connections: int = CONNECTIONS) -> Bot:
-    """A Bot for digests: the same token and API server as ``bot``, a session of its own
-    without RetryMiddleware. Close it with ``await bot.session.close()``."""
-    return Bot(bot.token, session=_session(bot.session.api, connections),
-               default=DefaultBotProperties(parse_mode=ParseMode.HTML))
-
-
-def create_digest_bot(config: Config, token: str | None = None, *,
-                      api_server: str | None = None, connections: int = CONNECTIONS) -> Bot:
-    """A digest Bot straight from the configuration (the CLI has no main bot)."""
-    token = token or (config.token.get_secret_value() if config.token else None)
-    if not token:
-        from bot.app import TokenError
-
-        raise TokenError("BOT_TOKEN is not set: export the token BotFather gave you")
-    server = api_server or config.telegram.api_server
-    api = TelegramAPIServer.from_base(server) if server else None
-    return Bot(token, session=_session(api, connections),
-               default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+def create_digest_client(config: Config, token: str | None = None, *,
+                         api_server: str | None = None,
+                         connections: int = CONNECTIONS) -> BotApiClient:
+    """A digest client straight from the configuration (the CLI has no running bot).
+    :class:`~bot.errors.TokenError` when BOT_TOKEN is missing or malformed. Close it with
+    ``await client.close()``."""
+    token = check_token(token or (config.token.get_secret_value() if config.token else None))
+    return BotApiClient(token, api_server=api_server or config.telegram.api_server,
+                        connections=connections)
 
 
 # --- results ---------------------------------------------------------------------------------
@@ -236,12 +170,12 @@ class RunSender:
     the next part (about a second later), so no worker sits idle through per-chat waits.
     """
 
-    def __init__(self, sessions: queue.Sessions, bot: Bot, run_id: int, *,
+    def __init__(self, sessions: queue.Sessions, client: BotApiClient, run_id: int, *,
                  pacer: Pacer, writer: queue.DeliveryWriter, options: SendOptions,
                  worker_id: str, payloads: queue.PayloadCache | None = None,
                  progress: Progress | None = None, sleep: Sleep = asyncio.sleep) -> None:
         self.sessions = sessions
-        self.bot = bot
+        self.client = client
         self.run_id = run_id
         self.pacer = pacer
         self.writer = writer
@@ -436,19 +370,18 @@ class RunSender:
                 return False
             self._in_flight.add(job.id)
             try:
-                await self.bot.send_message(
-                    chat_id=job.chat_id, text=messages[job.parts_sent],
-                    parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
-                    allow_paid_broadcast=True if self.options.paid_broadcast else None,
-                    request_timeout=self.options.request_timeout)
-            except TelegramRetryAfter as exc:
+                await self.client.send_message(
+                    job.chat_id, messages[job.parts_sent],
+                    allow_paid_broadcast=self.options.paid_broadcast,
+                    timeout=self.options.request_timeout)
+            except RetryAfter as exc:
                 self._in_flight.discard(job.id)
                 self.summary.retry_after_waits += 1
                 self.pacer.pause(exc.retry_after)
                 job.status = "pending"
                 self.writer.update(job)
                 continue
-            except (TelegramServerError, TelegramNetworkError) as exc:
+            except (ServerError, NetworkError) as exc:
                 self._in_flight.discard(job.id)
                 job.attempts += 1
                 job.last_error = _describe(exc)
@@ -461,26 +394,29 @@ class RunSender:
                 self.writer.update(job)
                 await self.sleep(self._backoff(job.attempts))
                 continue
-            except TelegramForbiddenError as exc:
+            except Forbidden as exc:
                 self._in_flight.discard(job.id)
                 job.status, job.last_error = "blocked", _describe(exc)
                 self.writer.block_user(job.user_id)
                 self._finished(job)
                 return False
-            except TelegramUnauthorizedError as exc:
+            except Unauthorized as exc:
                 self._in_flight.discard(job.id)
                 job.status, job.last_error = "pending", _describe(exc)
                 self.writer.update(job)
                 raise FatalSendError(f"Telegram refused the token: {exc}") from exc
-            except TelegramAPIError as exc:  # 400 and the like: can never succeed
+            except ApiError as exc:  # 400 and the like: can never succeed
                 self._in_flight.discard(job.id)
                 job.attempts += 1
                 job.status, job.last_error = "failed", _describe(exc)
                 self._finished(job)
                 return False
-            except Exception as exc:  # e.g. an undecodable answer: it may have arrived
+            except Exception as exc:  # an unreadable 2xx answer, or a bug: it may have arrived
                 self._in_flight.discard(job.id)
-                log.exception("delivery %s: unexpected error", job.id)
+                if isinstance(exc, BadAnswer):
+                    log.error("delivery %s: %s; counted as uncertain", job.id, exc)
+                else:
+                    log.exception("delivery %s: unexpected error", job.id)
                 job.status, job.last_error = "uncertain", _describe(exc)
                 self.summary.uncertain += 1
                 self.writer.update(job)
@@ -514,4 +450,6 @@ class RunSender:
 
 def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
+    if isinstance(exc, ApiError):  # Telegram's description says what it is
+        return text[:1000]
     return f"{type(exc).__name__}: {text}"[:1000]

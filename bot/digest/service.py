@@ -23,21 +23,14 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from aiogram import Bot
 from sqlalchemy import exists, select
 
 from bot.config import Config
 from bot.db.models import Subscription, User, utcnow
 from bot.digest import queue, schedule
+from bot.digest.client import BotApiClient
 from bot.digest.pace import Pacer
-from bot.digest.sender import (
-    Progress,
-    RunSender,
-    SendOptions,
-    Summary,
-    digest_bot,
-    make_pacer,
-)
+from bot.digest.sender import Progress, RunSender, SendOptions, Summary, make_pacer
 from bot.i18n import Translator
 
 if TYPE_CHECKING:
@@ -58,14 +51,17 @@ RESUMABLE: Final = (*KINDS, "broadcast")
 
 
 class DigestService:
-    def __init__(self, config: Config, sessions: queue.Sessions, bot: Bot, *,
+    """``client`` sends the messages (see bot.digest.client); with ``own_client`` the
+    service closes it in :meth:`stop`."""
+
+    def __init__(self, config: Config, sessions: queue.Sessions, client: BotApiClient, *,
                  translator: Translator | None = None, worker_id: str | None = None,
                  pacer: Pacer | None = None, options: SendOptions | None = None,
-                 own_bot: bool = False) -> None:
+                 own_client: bool = False) -> None:
         self.config = config
         self.sessions = sessions
-        self.bot = bot
-        self.own_bot = own_bot
+        self.client = client
+        self.own_client = own_client
         self.translator = translator or Translator()
         self.worker_id = worker_id or queue.make_worker_id()
         self.pacer = pacer or make_pacer(config.digest)
@@ -115,7 +111,7 @@ class DigestService:
         for sender in list(self._senders):
             sender.request_stop()
         # Spawned tasks, and runs awaited by callers (CLI, tests): messages on their way
-        # finish before the writer and the bot session close.
+        # finish before the writer and the client's session close.
         busy = (set(self._tasks) | self._running) - {asyncio.current_task()}
         if busy:
             _, pending = await asyncio.wait(busy, timeout=timeout)
@@ -123,8 +119,8 @@ class DigestService:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         await self.writer.close()
-        if self.own_bot:
-            await self.bot.session.close()
+        if self.own_client:
+            await self.client.close()
 
     @property
     def stopping(self) -> bool:
@@ -211,7 +207,7 @@ class DigestService:
                 self._running.discard(task)
 
     async def _send(self, run_id: int, progress: Progress | None) -> Summary:
-        sender = RunSender(self.sessions, self.bot, run_id, pacer=self.pacer,
+        sender = RunSender(self.sessions, self.client, run_id, pacer=self.pacer,
                            writer=self.writer, options=self.options,
                            worker_id=self.worker_id, payloads=self.payloads,
                            progress=progress)
@@ -354,13 +350,14 @@ async def due_runs(config: Config, sessions: queue.Sessions, now: datetime, *,
     return found
 
 
-async def start_digests(app: Any, bot: Bot, *, scheduler: bool = True) -> DigestService:
+async def start_digests(app: Any, bot: Any, *, scheduler: bool = True) -> DigestService:
     """Start the digest engine inside the running bot; call ``await service.stop()`` at
-    shutdown (before ``app.close()``). ``bot`` is the bot's own Bot: digests go through a
-    clone of it without the RetryMiddleware (see bot.digest.sender)."""
+    shutdown (before ``app.close()``). ``bot`` is the bot's own aiogram Bot: digests go
+    through a client of their own with its token and API server, without the
+    RetryMiddleware (see bot.digest.sender)."""
     services = app.services
-    service = DigestService(app.config, services.sessionmaker, digest_bot(bot),
-                            translator=services.translator, own_bot=True)
+    service = DigestService(app.config, services.sessionmaker, BotApiClient.like(bot),
+                            translator=services.translator, own_client=True)
     hooks = getattr(services, "on_reload", None)
     if hooks is not None:
         hooks.append(service.on_reload)
@@ -373,16 +370,16 @@ async def start_digests(app: Any, bot: Bot, *, scheduler: bool = True) -> Digest
     return service
 
 
-async def run_due(config: Config, sessions: queue.Sessions, bot: Bot, *,
+async def run_due(config: Config, sessions: queue.Sessions, client: BotApiClient, *,
                   now: datetime | None = None, force: bool = False,
                   progress: Progress | None = None, translator: Translator | None = None,
                   worker_id: str | None = None) -> Summary:
     """Run what is due once (``digest send``): finish unfinished runs, then the latest
     daily/weekly slot that has not run, then instant news. ``force`` (``--now``) runs every
-    kind now (slot "now:<time>"). ``bot`` should have no RetryMiddleware
-    (create_digest_bot / digest_bot)."""
+    kind now (slot "now:<time>"). The caller closes ``client``
+    (bot.digest.sender.create_digest_client)."""
     now = now or utcnow()
-    service = DigestService(config, sessions, bot, translator=translator,
+    service = DigestService(config, sessions, client, translator=translator,
                             worker_id=worker_id)
     total = Summary()
     try:

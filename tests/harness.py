@@ -15,7 +15,7 @@ from aiogram import Bot
 
 from bot.app import App, build_app, create_bot
 from bot.config import Config
-from bot.fakeapi import FakeTelegram
+from bot.fakeapi import FakeTelegram, FakeUser
 from bot.telegram.retry import RetryMiddleware
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,6 +127,13 @@ def button(record: dict, text: str) -> str:
             return b["callback_data"]
     labels = [b.get("text") for b in buttons(record)]
     raise AssertionError(f"no button {text!r}; buttons: {labels}")
+
+
+async def ask(h: Harness, user: FakeUser, text: str, count: int = 1,
+              timeout: float = 5.0) -> list[dict]:
+    """Send ``text`` as ``user`` and wait for the bot's next ``count`` messages to them."""
+    await user.send_text(text)
+    return await h.api.wait_for(count, chat_id=user.id, timeout=timeout)
 
 
 def copy_knowledge(directory: Path, extra: dict[str, str] | None = None) -> Path:

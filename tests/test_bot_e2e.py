@@ -26,6 +26,7 @@ from bot.matching import AnswerEngine
 from bot.tghtml import MAX_MESSAGE, plain_text, problems
 from tests.harness import (
     Harness,
+    ask,
     button,
     buttons,
     copy_knowledge,
@@ -52,12 +53,6 @@ async def h(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Harness]:
 
 def new_user(h: Harness, language_code: str | None = "en", **kw) -> FakeUser:
     return h.api.user(next(_ids), language_code=language_code, **kw)
-
-
-async def ask(h: Harness, user: FakeUser, text: str, count: int = 1,
-              timeout: float = 5.0) -> list[dict]:
-    await user.send_text(text)
-    return await h.api.wait_for(count, chat_id=user.id, timeout=timeout)
 
 
 async def press(h: Harness, user: FakeUser, record: dict, data: str, *,

@@ -28,6 +28,7 @@ from bot.news import render
 from bot.tghtml import MAX_MESSAGE, plain_text, problems, visible_length
 from tests.harness import (
     Harness,
+    ask,
     button,
     buttons,
     copy_knowledge,
@@ -78,11 +79,6 @@ async def h(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Harness]:
 
 def new_user(h: Harness, language_code: str = "en") -> FakeUser:
     return h.api.user(next(_ids), language_code=language_code)
-
-
-async def ask(h: Harness, user: FakeUser, text: str, count: int = 1) -> list[dict]:
-    await user.send_text(text)
-    return await h.api.wait_for(count, chat_id=user.id)
 
 
 async def press(h: Harness, user: FakeUser, record: dict, label: str,

@@ -278,6 +278,39 @@ async def test_scheduled_slots_are_sent_once(tmp_path: Path) -> None:
         assert [len(env.texts(c)) for c in (1, 2, 3)] == [1, 1, 1]
 
 
+async def test_a_run_planned_by_another_instance_meanwhile_gets_this_ones_share(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two ``digest send`` started together: this one looks for unfinished runs before the
+    other has planned today's slot, and for due slots after it has. It must still send
+    (here: everything, as the other instance is gone), not exit with nothing done."""
+    async with environment(tmp_path) as env:
+        await seed_simple(env, 5, frequency="daily")
+        now = datetime(2026, 11, 24, 7, 5, tzinfo=UTC)
+        slot = "2026-11-24T10:00+03:00"
+        real = queue.unfinished_runs
+        looks = []
+
+        async def unfinished_then_other_plans(sessions):
+            found = await real(sessions)
+            looks.append([r.id for r in found])
+            if len(looks) == 1:  # the other instance plans the slot right after this look
+                await queue.plan_run_detailed(env.sessions, "daily", slot, now)
+            return found
+
+        monkeypatch.setattr(queue, "unfinished_runs", unfinished_then_other_plans)
+        client = env.client()
+        try:
+            summary = await run_due(env.config, env.sessions, client, now=now)
+        finally:
+            await client.close()
+        assert looks[0] == [] and len(looks) == 2
+        assert summary.sent == 5 and summary.remaining == 0
+        runs = {(r.kind, r.slot): r.status for r in await status(env.sessions)}
+        assert runs[("daily", slot)] == "done"
+        assert set(runs.values()) == {"done"}
+        assert [len(env.texts(c)) for c in range(1, 6)] == [1] * 5
+
+
 async def test_graceful_stop_mid_run_then_resume_sends_the_rest_once(tmp_path) -> None:
     async with environment(tmp_path, rate=20) as env:
         await seed_simple(env, 40)

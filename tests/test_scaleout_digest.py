@@ -130,8 +130,8 @@ async def test_two_instances_one_killed_every_subscriber_gets_one_copy(
                 await asyncio.wait_for(reached.wait(), 40)
                 victim["freezes"] = await kill_on_the_wire(sessions, a.pid, copies)
                 victim["killed_at"] = copies.total()
-            code_a, _, err_a = await finish(a, 60)
-            assert code_a == -signal.SIGKILL, err_a
+            code_a, out_a, err_a = await finish(a, 60)
+            assert code_a == -signal.SIGKILL, (out_a, err_a[-3000:])
             async with sessions() as s:  # what A held when it died
                 held_by_a = dict((await s.execute(
                     select(Delivery.status, func.count()).where(held_by(a.pid))

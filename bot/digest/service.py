@@ -375,17 +375,22 @@ async def run_due(config: Config, sessions: queue.Sessions, client: BotApiClient
                   progress: Progress | None = None, translator: Translator | None = None,
                   worker_id: str | None = None) -> Summary:
     """Run what is due once (``digest send``): finish unfinished runs, then the latest
-    daily/weekly slot that has not run, then instant news. ``force`` (``--now``) runs every
+    daily/weekly slot that has not run, then instant news, then any run another instance
+    planned meanwhile. ``force`` (``--now``) runs every
     kind now (slot "now:<time>"). The caller closes ``client``
     (bot.digest.sender.create_digest_client)."""
     now = now or utcnow()
     service = DigestService(config, sessions, client, translator=translator,
                             worker_id=worker_id)
     total = Summary()
-    try:
+
+    async def help_unfinished() -> None:
         for run in await queue.unfinished_runs(sessions):
-            if run.kind in RESUMABLE:
+            if run.kind in RESUMABLE and run.id not in total.runs:
                 total.merge(await service.resume(run, progress))
+
+    try:
+        await help_unfinished()
         if force:
             slot = schedule.forced_slot(now, config.digest.timezone)
             for kind in ("daily", "weekly", "instant"):
@@ -397,6 +402,9 @@ async def run_due(config: Config, sessions: queue.Sessions, client: BotApiClient
             if upto and await service._instant_waiting(upto):
                 total.merge(await service.run("instant", schedule.instant_slot(upto),
                                               progress=progress, now=now))
+        # A run another instance planned after the first look (both started together: it
+        # was not unfinished yet, then no longer due) gets this instance's share too.
+        await help_unfinished()
     finally:
         await service.stop()
     return total

@@ -203,7 +203,7 @@ async def test_sqlite_file_pragmas_and_directory(tmp_path: Path) -> None:
 
             assert (await pragma("journal_mode")).lower() == "wal"
             assert await pragma("foreign_keys") == 1
-            assert await pragma("busy_timeout") == 5000
+            assert await pragma("busy_timeout") == 30000
             assert await pragma("synchronous") == 1  # NORMAL
         assert path.exists()
     finally:

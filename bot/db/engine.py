@@ -3,8 +3,15 @@
 SQLite's defaults suit a single-threaded script, not a bot where many updates write at once:
 rollback journaling makes readers block the writer, a locked database fails instantly, and
 foreign keys are not enforced at all. Every SQLite connection is therefore switched to WAL,
-a 5 s busy timeout, enforced foreign keys, and synchronous=NORMAL (safe with WAL, and far
+a 30 s busy timeout, enforced foreign keys, and synchronous=NORMAL (safe with WAL, and far
 fewer fsyncs). PostgreSQL needs nothing of this.
+
+Why 30 s: SQLite's busy handler polls (every 100 ms once a wait is long) and is not fair, so
+when a process is overloaded its writers can keep missing the free moments while each
+transaction holds the lock only milliseconds. In bench/updates.py slowed down by a profiler
+(about half its normal speed, 200 questions pending), a few question inserts gave up after
+5 s with "database is locked" while no transaction held the lock over 80 ms; at 30 s none
+did. A question answered late is better than "something went wrong".
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from sqlalchemy.pool import StaticPool
 SQLITE_PRAGMAS: tuple[tuple[str, str], ...] = (
     ("journal_mode", "WAL"),
     ("foreign_keys", "ON"),
-    ("busy_timeout", "5000"),
+    ("busy_timeout", "30000"),
     ("synchronous", "NORMAL"),
 )
 

@@ -509,16 +509,19 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 limit=2**20)
             hello = json.loads(await proc.stdout.readline())
             base_url = hello["base_url"]
-        config = make_config(tmp_path, bot={"flood": FLOOD})
+        telegram = {} if args.max_concurrent is None else {
+            "max_concurrent_updates": args.max_concurrent}
+        config = make_config(tmp_path, bot={"flood": FLOOD}, telegram=telegram)
         app = await build_app(config)
         bot = create_bot(config, token=TOKEN, api_server=base_url,
                          on_forbidden=app.mark_blocked, metrics=app.metrics)
         gc.freeze()  # as bot/runner.py does in production
         dp = app.dispatcher if args.bot == "production" else echo_dispatcher()
         rss_idle = rss_mb()
+        options = app.polling_options() if args.bot == "production" else {
+            "allowed_updates": dp.resolve_used_update_types()}
         polling = asyncio.create_task(dp.start_polling(
-            bot, handle_signals=False, close_bot_session=False,
-            allowed_updates=dp.resolve_used_update_types()))
+            bot, handle_signals=False, close_bot_session=False, **options))
         try:
             if args.inprocess:
                 result = await Load(api, **params, on_measure=on_measure).calibrate_and_run()
@@ -619,6 +622,8 @@ def main() -> None:
                     help="questions pending at once (<= users; one per user)")
     ap.add_argument("--warmup", type=int, default=2000, help="unmeasured questions first")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--max-concurrent", type=int,
+                    help="telegram.max_concurrent_updates (default: the config's default)")
     ap.add_argument("--inprocess", action="store_true",
                     help="run the fake API in the bot's event loop")
     ap.add_argument("--bot", choices=["production", "echo"], default="production",

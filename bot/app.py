@@ -101,6 +101,13 @@ class App:
     _tasks: list[asyncio.Task] = field(default_factory=list)
     _stop: asyncio.Event | None = None
 
+    def polling_options(self) -> dict[str, Any]:
+        """What ``Dispatcher.start_polling`` gets wherever this bot polls: the update types
+        its handlers use, and at most ``telegram.max_concurrent_updates`` being handled (the
+        next getUpdates waits for a free slot, so a backlog stays at Telegram)."""
+        return {"allowed_updates": self.dispatcher.resolve_used_update_types(),
+                "tasks_concurrency_limit": self.config.telegram.max_concurrent_updates}
+
     async def mark_blocked(self, chat_id: int) -> None:
         async with self.services.sessionmaker() as session:
             if await repo.mark_blocked(session, chat_id):
@@ -155,7 +162,7 @@ def create_dispatcher(services: Services, *, metrics: Metrics | None = None,
     from handlers import get_routers
 
     config = services.config
-    inflight = InFlight()
+    inflight = InFlight(config.telegram.max_concurrent_updates)
     user_context = UserContext(services.translator, config.bot.default_language)
     storage = None
     if redis is not None:

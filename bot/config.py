@@ -43,6 +43,11 @@ class TelegramConfig(_Model):
     webhook: WebhookConfig = WebhookConfig()
     send_retries: int = Field(5, ge=0, le=20)
     max_retry_after: float = Field(120.0, gt=0)
+    max_concurrent_updates: int = Field(
+        64, ge=1, le=10_000,
+        description="updates handled at once; more wait their turn (in polling mode at "
+                    "Telegram: the next getUpdates waits for a free slot). Keeps a backlog "
+                    "from slowing every update down and holding database locks for long")
     poll_linger_ms: int = Field(
         20, ge=0, le=1000,
         description="polling: after a getUpdates that brought a partial batch, wait until "

@@ -71,7 +71,8 @@ async def run_console(config: Config, stdin: TextIO = sys.stdin, out: TextIO = s
     console = Console(out)
     api.subscribe(console.show)
     polling = asyncio.create_task(app.dispatcher.start_polling(
-        bot, handle_signals=False, close_bot_session=False, polling_timeout=1))
+        bot, handle_signals=False, close_bot_session=False, polling_timeout=1,
+        **app.polling_options()))
     user = api.user(USER_ID, first_name="Student", language_code=lang)
     out.write("BSMU admissions assistant, console mode. Type a question, a button number, "
               "or /quit.\n")

@@ -22,22 +22,44 @@ log = logging.getLogger(__name__)
 
 
 class InFlight(BaseMiddleware):
-    """Counts updates being handled, so shutdown can let them finish."""
+    """Counts updates being handled, so shutdown can let them finish, and lets at most
+    ``limit`` of them run at once; the others wait their turn here, before they hold a
+    database session.
 
-    def __init__(self) -> None:
-        self.count = 0
+    Without a limit a backlog (a burst, or the updates that piled up at Telegram during a
+    restart) becomes thousands of tasks all ready at once: each one's next step then waits
+    behind all the others, so a SQLite write transaction stays open for seconds between
+    its statements and other writers give up with "database is locked".
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.count = 0  # running and waiting
+        self.running = 0
+        self.peak = 0  # the most that ran at once
         self._idle = asyncio.Event()
         self._idle.set()
+        self._slots = asyncio.Semaphore(limit) if limit else None
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict) -> Any:
         self.count += 1
         self._idle.clear()
         try:
-            return await handler(event, data)
+            if self._slots is None:
+                return await self._run(handler, event, data)
+            async with self._slots:
+                return await self._run(handler, event, data)
         finally:
             self.count -= 1
             if not self.count:
                 self._idle.set()
+
+    async def _run(self, handler: Handler, event: TelegramObject, data: dict) -> Any:
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+        try:
+            return await handler(event, data)
+        finally:
+            self.running -= 1
 
     async def wait_idle(self, timeout: float) -> bool:
         try:

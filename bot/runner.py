@@ -66,7 +66,7 @@ async def run_polling(app: App, bot: Bot) -> None:
     dp = app.dispatcher
     # aiogram stops polling on SIGINT/SIGTERM; App.close() then lets in-flight updates end.
     await dp.start_polling(bot, handle_signals=True, close_bot_session=False,
-                           allowed_updates=dp.resolve_used_update_types())
+                           **app.polling_options())
 
 
 def _stop_event() -> asyncio.Event:

@@ -98,7 +98,8 @@ async def running_bot(tmp_path: Path, config: Config | None = None,
     harness = Harness(api, app, bot, config)
     harness.retry.base_delay = 0.01  # keep backoff real but short
     polling = asyncio.create_task(app.dispatcher.start_polling(
-        bot, handle_signals=False, close_bot_session=False, polling_timeout=1))
+        bot, handle_signals=False, close_bot_session=False, polling_timeout=1,
+        **app.polling_options()))
     try:
         yield harness
     finally:

@@ -577,6 +577,28 @@ async def test_flood_protection(tmp_path: Path) -> None:
         await press(h, other, msg, button(msg, "👍"))
 
 
+# --- load ---------------------------------------------------------------------------------------
+
+
+async def test_a_backlog_is_handled_a_few_updates_at_a_time(tmp_path: Path) -> None:
+    """telegram.max_concurrent_updates: the rest of a burst waits at Telegram (polling takes
+    no more updates while every slot is busy), and every question is still answered."""
+    async with running_bot(tmp_path, telegram={"max_concurrent_updates": 2}) as h:
+        users = [h.api.user(7100 + i) for i in range(8)]
+        slow = h.api.fail_next("sendMessage", None, delay=0.3, times=8)
+        for user in users:
+            await user.send_text("visa")
+        await asyncio.sleep(0.45)  # the first two replies are on their way, slowly
+        # Two run; the others wait in the polling loop, not as tasks of their own.
+        assert (h.app.inflight.running, h.app.inflight.count) == (2, 2)
+        for user in users:
+            (msg,) = await h.api.wait_for(1, chat_id=user.id, timeout=10)
+            assert "visa" in msg["plain_text"].lower()
+        await settle(h)
+        assert h.app.inflight.peak == 2 and slow.times == 0
+        assert len(h.api.sent()) == 8
+
+
 # --- failures of the Bot API --------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from bot import callbacks, keyboards
 from bot.flood import FloodGuard, Verdict
 from bot.i18n import LANGUAGES, LOCALES, Translator, language_of
 from bot.knowledge import load_knowledge
+from bot.middlewares import InFlight
 from bot.text import split_message
 from bot.tghtml import MAX_MESSAGE, plain_text, problems, visible_length
 
@@ -434,3 +436,40 @@ def test_callback_data_round_trip(data: str) -> None:
 def test_callback_data_cannot_contain_the_separator() -> None:
     with pytest.raises(ValueError):
         callbacks.Show(entry="a:b").pack()
+
+
+async def test_in_flight_runs_at_most_the_limit_and_the_rest_wait_their_turn() -> None:
+    """The webhook path: every update is a task of its own, so the limit is the middleware's."""
+    inflight = InFlight(limit=2)
+    gate = asyncio.Event()
+    order: list[int] = []
+
+    async def handler(event, data):
+        order.append(data["n"])
+        await gate.wait()
+        return data["n"] * 10
+
+    tasks = [asyncio.create_task(inflight(handler, None, {"n": n})) for n in range(5)]
+    await asyncio.sleep(0.05)
+    assert (inflight.running, inflight.count) == (2, 5)
+    assert order == [0, 1]
+    assert not await inflight.wait_idle(0.01)  # waiting updates count for shutdown too
+    gate.set()
+    assert await asyncio.gather(*tasks) == [0, 10, 20, 30, 40]
+    assert order == [0, 1, 2, 3, 4]  # in arrival order
+    assert inflight.peak == 2 and await inflight.wait_idle(0.01)
+
+
+async def test_in_flight_gives_the_slot_back_when_a_handler_fails() -> None:
+    inflight = InFlight(limit=1)
+
+    async def boom(event, data):
+        raise RuntimeError("handler failed")
+
+    async def ok(event, data):
+        return "ok"
+
+    with pytest.raises(RuntimeError):
+        await inflight(boom, None, {})
+    assert await asyncio.wait_for(inflight(ok, None, {}), 1) == "ok"
+    assert (inflight.running, inflight.count) == (0, 0)

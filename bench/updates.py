@@ -516,7 +516,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         bot = create_bot(config, token=TOKEN, api_server=base_url,
                          on_forbidden=app.mark_blocked, metrics=app.metrics)
         gc.freeze()  # as bot/runner.py does in production
-        dp = app.dispatcher if args.bot == "production" else echo_dispatcher()
+        dp = {"production": lambda: app.dispatcher, "echo": echo_dispatcher,
+              "minimal": lambda: minimal_dispatcher(app)}[args.bot]()
         rss_idle = rss_mb()
         options = app.polling_options() if args.bot == "production" else {
             "allowed_updates": dp.resolve_used_update_types()}
@@ -610,6 +611,44 @@ def echo_dispatcher():
     return dp
 
 
+def minimal_dispatcher(app):
+    """The floor of what the issue asks of each question: the engine's answer (or the
+    fallback text) sent and the question stored, on the same Bot, polling and fake API. No
+    middlewares, routers, keyboards, flood guard, feedback or news; each user is written
+    once."""
+    from aiogram import Dispatcher
+    from aiogram.types import Message
+
+    from bot.answers import OUTCOMES
+    from bot.db import repo
+
+    dp = Dispatcher()
+    engine = app.services.knowledge.engine
+    sessions = app.services.sessionmaker
+    known: set[int] = set()
+
+    @dp.message()
+    async def answer(message: Message) -> None:
+        text = message.text or ""
+        result = engine.match(text)
+        user = message.from_user
+        async with sessions() as session:
+            if user.id not in known:
+                await repo.upsert_user(session, user.id, username=user.username,
+                                       first_name=user.first_name,
+                                       language_code=user.language_code)
+                known.add(user.id)
+            await repo.record_question(
+                session, user_id=user.id, chat_id=message.chat.id, text=text,
+                lang=result.lang, matched_id=result.id or result.best_guess,
+                score=result.score, outcome=OUTCOMES[result.kind])
+            await session.commit()
+        reply = result.entry.answer_in(result.lang) if result.kind == "answer" else "?"
+        await message.answer(reply[:4096])
+
+    return dp
+
+
 def fmt_ms(v: float) -> str:
     return "n/a" if v != v else (f"{v:.0f} ms" if v >= 100 else f"{v:.1f} ms")
 
@@ -626,8 +665,9 @@ def main() -> None:
                     help="telegram.max_concurrent_updates (default: the config's default)")
     ap.add_argument("--inprocess", action="store_true",
                     help="run the fake API in the bot's event loop")
-    ap.add_argument("--bot", choices=["production", "echo"], default="production",
-                    help="echo: a bare aiogram echo bot on the same set-up (the ceiling)")
+    ap.add_argument("--bot", choices=["production", "echo", "minimal"], default="production",
+                    help="echo: a bare aiogram echo bot on the same set-up (the ceiling); "
+                         "minimal: only the engine's answer and the stored question")
     ap.add_argument("--log", choices=["production", "warning"], default="production",
                     help="production: INFO to a file, as `bsmu-bot run` logs (default)")
     ap.add_argument("--db-dir", help="where the temp dir with the SQLite file goes")

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Config
 from bot.db import create_engine, create_sessionmaker, repo
 from bot.db.migrate import upgrade
+from bot.db.question_log import QuestionLog
 from bot.errors import TokenError as TokenError  # re-exported (bot.cli imports it here)
 from bot.flood import FloodGuard
 from bot.i18n import Translator
@@ -146,6 +147,8 @@ class App:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if not await self.inflight.wait_idle(timeout):
             log.warning("%d update(s) still running at shutdown", self.inflight.count)
+        if self.services.questions is not None:
+            await self.services.questions.close()
         if self.redis is not None:
             await self.redis.aclose()
         if bot is not None:  # blocked users being marked in the background
@@ -205,6 +208,7 @@ async def build_app(config: Config, *, migrate: bool = True) -> App:
     services = Services(config=config, knowledge=Knowledge(engine),
                         sessionmaker=create_sessionmaker(db))
     services.open_conversations = OpenConversations(services.sessionmaker)
+    services.questions = QuestionLog(services.sessionmaker)
     if migrate:
         async with services.sessionmaker() as session:
             await sync_kb_news(session, kb)

@@ -45,6 +45,7 @@ class Services:
     # Called after a successful KB reload with its ReloadResult (instant digests, staff).
     on_reload: list[Callable[[Any], Awaitable[None]]] = field(default_factory=list)
     open_conversations: Any = None  # bot.staff.handoff.OpenConversations, set by the app
+    questions: Any = None  # bot.db.question_log.QuestionLog, set by the app
 
     def as_kwargs(self) -> dict:
         """What handlers can ask for by parameter name."""

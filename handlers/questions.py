@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards
 from bot.answers import OUTCOMES, present, send_entry
 from bot.callbacks import Pick
-from bot.db import repo
 from bot.db.models import Question
 from bot.i18n import Translate, Translator
 from bot.matching.normalize import normalize
@@ -32,15 +31,14 @@ async def on_question(message: Message, bot: Bot, session: AsyncSession, knowled
     result = knowledge.engine.match(text, hint=lang)
     if metrics is not None:
         metrics.answers.labels(OUTCOMES[result.kind]).inc()
-    row = await repo.record_question(
-        session, user_id=message.from_user.id, chat_id=message.chat.id, text=text,
+    # Stored (committed, in a batch with the questions of other updates: see
+    # bot.db.question_log) before the answer goes out: its buttons carry the row's id.
+    question_id = await services.questions.record(
+        user_id=message.from_user.id, chat_id=message.chat.id, text=text,
         lang=result.lang, matched_id=result.id or result.best_guess, score=result.score,
         outcome=OUTCOMES[result.kind])
-    # Commit before talking to Telegram: holding SQLite's write lock over an HTTP round
-    # trip makes other updates wait (and, under load, fail with "database is locked").
-    await session.commit()
     await present(bot, message.chat.id, result, translator.for_lang(result.lang), services,
-                  user_id=message.from_user.id, session=session, question_id=row.id,
+                  user_id=message.from_user.id, session=session, question_id=question_id,
                   thread_id=thread_of(message))
 
 

@@ -40,6 +40,7 @@ from bot.db import (
     upsert_user,
 )
 from bot.db import testing as dbtesting
+from bot.db.question_log import QuestionLog
 from bot.db.testing import postgres_url_or_skip, temporary_database
 
 TABLES = {"users", "questions", "feedback"}
@@ -512,3 +513,63 @@ async def test_temporary_database_is_dropped() -> None:
         assert await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name) is None
     finally:
         await conn.close()
+
+
+# --------------------------------------------------------------------------- question log
+
+
+def question(user_id: int = 1, text: str = "t", **overrides) -> dict:
+    return {"user_id": user_id, "chat_id": user_id, "text": text, "lang": "en",
+            "matched_id": "e", "score": 80.0, "outcome": "answered", **overrides}
+
+
+async def test_question_log_stores_concurrent_questions_in_batches(
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    await add_user(sessions, 1)
+    await add_user(sessions, 2)
+    log = QuestionLog(sessions)
+    texts = [f"question {i}" for i in range(60)]
+    ids = await asyncio.gather(*(log.record(**question(1 + i % 2, t))
+                                 for i, t in enumerate(texts)))
+    await log.close()
+    assert len(set(ids)) == 60
+    assert 1 <= log.batches < 60  # not one transaction per question
+    async with sessions() as s:
+        rows = {q.id: q for q in (await s.execute(select(Question))).scalars()}
+    # Each caller got the id of its own row.
+    assert [(rows[i].text, rows[i].user_id) for i in ids] == [
+        (t, 1 + i % 2) for i, t in enumerate(texts)]
+    assert all(r.outcome == "answered" and r.created_at is not None for r in rows.values())
+
+
+async def test_question_log_a_bad_row_fails_only_its_own_question(
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    await add_user(sessions, 1)
+    log = QuestionLog(sessions)
+    results = await asyncio.gather(
+        log.record(**question(1, "fine")), log.record(**question(999, "no such user")),
+        log.record(**question(1, "also fine")), return_exceptions=True)
+    await log.close()
+    assert isinstance(results[1], IntegrityError)
+    assert isinstance(results[0], int) and isinstance(results[2], int)
+    async with sessions() as s:
+        texts = set((await s.execute(select(Question.text))).scalars())
+    assert texts == {"fine", "also fine"}
+
+
+async def test_question_log_checks_cuts_and_closes(
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    await add_user(sessions, 1)
+    log = QuestionLog(sessions)
+    with pytest.raises(ValueError, match="outcome"):
+        await log.record(**question(outcome="maybe"))
+    qid = await log.record(**question(text="x" * 10_000))
+    pending = asyncio.ensure_future(log.record(**question(text="queued at close")))
+    await asyncio.sleep(0)  # queued, not written yet
+    await log.close()  # writes what is queued before it stops
+    assert isinstance(await asyncio.wait_for(pending, 1), int)
+    with pytest.raises(RuntimeError, match="closed"):
+        await log.record(**question())
+    async with sessions() as s:
+        stored = await s.get(Question, qid)
+        assert stored is not None and len(stored.text) == 4096

@@ -135,21 +135,21 @@ async def record_question(
     Text is cut to Telegram's 4096-character message limit, so a pasted essay cannot bloat
     the table. ``matched_id`` should be the best guess even when nothing was answered.
     """
-    if outcome not in OUTCOMES:
-        raise ValueError(f"outcome must be one of {OUTCOMES}, not {outcome!r}")
-    question = Question(
-        user_id=user_id,
-        chat_id=chat_id,
-        text=text[:MAX_QUESTION_LENGTH],
-        lang=lang,
-        matched_id=matched_id,
-        score=float(score),
-        outcome=outcome,
-        created_at=utcnow(),
-    )
+    question = Question(**question_row(user_id=user_id, chat_id=chat_id, text=text, lang=lang,
+                                       matched_id=matched_id, score=score, outcome=outcome))
     session.add(question)
     await session.flush()
     return question
+
+
+def question_row(*, user_id: int, chat_id: int, text: str, lang: str, matched_id: str | None,
+                 score: float, outcome: Outcome) -> dict[str, Any]:
+    """The checked column values of one questions row (see :func:`record_question`)."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {OUTCOMES}, not {outcome!r}")
+    return {"user_id": user_id, "chat_id": chat_id, "text": text[:MAX_QUESTION_LENGTH],
+            "lang": lang, "matched_id": matched_id, "score": float(score),
+            "outcome": outcome, "created_at": utcnow()}
 
 
 async def record_vote(

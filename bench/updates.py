@@ -613,9 +613,9 @@ def echo_dispatcher():
 
 def minimal_dispatcher(app):
     """The floor of what the issue asks of each question: the engine's answer (or the
-    fallback text) sent and the question stored, on the same Bot, polling and fake API. No
-    middlewares, routers, keyboards, flood guard, feedback or news; each user is written
-    once."""
+    fallback text) sent and the question stored (batched, as production does), on the same
+    Bot, polling and fake API. No middlewares, routers, keyboards, flood guard, feedback or
+    news; each user is written once."""
     from aiogram import Dispatcher
     from aiogram.types import Message
 
@@ -625,6 +625,7 @@ def minimal_dispatcher(app):
     dp = Dispatcher()
     engine = app.services.knowledge.engine
     sessions = app.services.sessionmaker
+    questions = app.services.questions  # batched, as in production (bot.db.question_log)
     known: set[int] = set()
 
     @dp.message()
@@ -632,17 +633,17 @@ def minimal_dispatcher(app):
         text = message.text or ""
         result = engine.match(text)
         user = message.from_user
-        async with sessions() as session:
-            if user.id not in known:
+        if user.id not in known:
+            async with sessions() as session:
                 await repo.upsert_user(session, user.id, username=user.username,
                                        first_name=user.first_name,
                                        language_code=user.language_code)
-                known.add(user.id)
-            await repo.record_question(
-                session, user_id=user.id, chat_id=message.chat.id, text=text,
-                lang=result.lang, matched_id=result.id or result.best_guess,
-                score=result.score, outcome=OUTCOMES[result.kind])
-            await session.commit()
+                await session.commit()
+            known.add(user.id)
+        await questions.record(
+            user_id=user.id, chat_id=message.chat.id, text=text, lang=result.lang,
+            matched_id=result.id or result.best_guess, score=result.score,
+            outcome=OUTCOMES[result.kind])
         reply = result.entry.answer_in(result.lang) if result.kind == "answer" else "?"
         await message.answer(reply[:4096])
 

@@ -16,7 +16,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db import (
@@ -573,3 +573,23 @@ async def test_question_log_checks_cuts_and_closes(
     async with sessions() as s:
         stored = await s.get(Question, qid)
         assert stored is not None and len(stored.text) == 4096
+
+
+async def test_question_log_a_database_error_fails_the_batch_at_once(
+        sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch) -> None:
+    log = QuestionLog(sessions)
+    attempts = []
+
+    async def locked(rows):
+        attempts.append(len(rows))
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(log, "_insert", locked)
+    results = await asyncio.gather(*(log.record(**question(text=str(i))) for i in range(5)),
+                                   return_exceptions=True)
+    assert all(isinstance(r, OperationalError) for r in results)
+    assert attempts == [5]  # no retry per row: each would wait out the same lock
+    monkeypatch.undo()
+    await add_user(sessions, 1)
+    assert isinstance(await log.record(**question()), int)  # and the log goes on
+    await log.close()

@@ -10,9 +10,10 @@ INSERT … RETURNING and one commit; each handler gets its own row's id back. Un
 load a batch is one question and nothing waits longer than before; under load the batches
 grow by themselves (no timer).
 
-A batch that fails is retried row by row, so one bad row (say, its user was deleted
-meanwhile) fails only its own question; a database that is down fails them all, and each
-handler reports it as any other error.
+A batch that breaks a constraint is retried row by row, so one bad row (say, its user was
+deleted meanwhile) fails only its own question; any other error (the database is down, or
+locked beyond the busy timeout) fails the whole batch at once, without a retry per row that
+could only fail the same way, and each handler reports it as any other error.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import logging
 from typing import Any
 
 from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Question
@@ -84,14 +86,18 @@ class QuestionLog:
     async def _write(self, batch: list[tuple[dict[str, Any], asyncio.Future[int]]]) -> None:
         try:
             ids = await self._insert([row for row, _ in batch])
-        except Exception as exc:
-            if len(batch) > 1:
-                log.warning("storing %d questions at once failed (%s); one by one",
-                            len(batch), exc)
-                for item in batch:
-                    await self._write([item])
+        except IntegrityError as exc:
+            if len(batch) == 1:
+                _settle(batch[0][1], exc=exc)
                 return
-            _settle(batch[0][1], exc=exc)
+            log.warning("storing %d questions at once failed (%s); one by one",
+                        len(batch), exc)
+            for item in batch:
+                await self._write([item])
+            return
+        except Exception as exc:  # the database is down or locked: no row would do better
+            for _, future in batch:
+                _settle(future, exc=exc)
             return
         for (_, future), qid in zip(batch, ids, strict=True):
             _settle(future, qid)

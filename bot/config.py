@@ -47,7 +47,7 @@ class TelegramConfig(_Model):
         64, ge=1, le=10_000,
         description="updates handled at once; more wait their turn (in polling mode at "
                     "Telegram: the next getUpdates waits for a free slot). Keeps a backlog "
-                    "from slowing every update down and holding database locks for long")
+                    "from slowing every update down")
     poll_linger_ms: int = Field(
         20, ge=0, le=1000,
         description="polling: after a getUpdates that brought a partial batch, wait until "

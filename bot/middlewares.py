@@ -28,8 +28,9 @@ class InFlight(BaseMiddleware):
 
     Without a limit a backlog (a burst, or the updates that piled up at Telegram during a
     restart) becomes thousands of tasks all ready at once: each one's next step then waits
-    behind all the others, so a SQLite write transaction stays open for seconds between
-    its statements and other writers give up with "database is locked".
+    behind all the others, so every answer is late, not just the last ones. In polling
+    mode the same limit makes the next getUpdates wait (App.polling_options), so the
+    backlog stays at Telegram and does not even become tasks.
     """
 
     def __init__(self, limit: int | None = None) -> None:

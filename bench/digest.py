@@ -47,6 +47,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -597,19 +598,18 @@ def main() -> None:
         return
     if args.instances or args.db != "sqlite":
         args.instances = args.instances or [1]
-        multi = asyncio.run(bench_multi(args))
-        if args.json:
-            print(json.dumps(multi, indent=2))
-        else:
-            print(f"mode: {multi['mode']}")
-            print(markdown_multi(multi))
+        report(asyncio.run(bench_multi(args)), markdown_multi, args.json)
         return
-    result = asyncio.run(bench(args))
-    if args.json:
+    report(asyncio.run(bench(args)), markdown, args.json)
+
+
+def report(result: dict[str, Any], render: Callable[[dict[str, Any]], str],
+           as_json: bool) -> None:
+    if as_json:
         print(json.dumps(result, indent=2))
     else:
         print(f"mode: {result['mode']}")
-        print(markdown(result))
+        print(render(result))
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ class QuestionLog:
                  max_batch: int = MAX_BATCH) -> None:
         self.sessionmaker = sessionmaker
         self.max_batch = max_batch
-        self.batches = 0  # transactions written (for tests and the bench)
+        self.batches = 0  # transactions written (tests read it)
         self._queue: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None

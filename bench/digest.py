@@ -31,7 +31,7 @@ together, claiming rows with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL. Each phas
 fresh database; the fake API measures the rate and counts chats that got two copies. A
 limit of 0 means unlimited: no limit in the fake API and none in the senders' pacers
 (the engine's own throughput). ``--db postgres`` uses a temporary PostgreSQL database
-(``TEST_POSTGRES_URL`` or the local default, see bot/db/testing.py)::
+(``TEST_POSTGRES_URL`` or the local default, see tests/support/db.py)::
 
     python bench/digest.py --db postgres --instances 1,2 --limits 1000,0 --subscribers 30000
 """
@@ -441,7 +441,7 @@ async def bench_database(kind: str, tmp: Path, name: str) -> Any:
     if kind == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp / (name + '.db')}"
         return
-    from bot.db.testing import probe_postgres, temporary_database
+    from tests.support.db import probe_postgres, temporary_database
 
     admin, why = await probe_postgres()
     if admin is None:

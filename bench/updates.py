@@ -473,9 +473,9 @@ def setup_logging(mode: str, directory: Path) -> Counting:
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import func, select
 
-    from bot.app import build_app, create_bot
+    from bot.app.factory import build_app, create_bot
     from bot.db.models import Question
-    from tests.harness import make_config
+    from tests.support.harness import make_config
 
     if args.tracemalloc:
         import tracemalloc
@@ -515,7 +515,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         app = await build_app(config)
         bot = create_bot(config, token=TOKEN, api_server=base_url,
                          on_forbidden=app.mark_blocked, metrics=app.metrics)
-        gc.freeze()  # as bot/runner.py does in production
+        gc.freeze()  # as bot/app/runner.py does in production
         dp = {"production": lambda: app.dispatcher, "echo": echo_dispatcher,
               "minimal": lambda: minimal_dispatcher(app)}[args.bot]()
         rss_idle = rss_mb()
@@ -619,8 +619,8 @@ def minimal_dispatcher(app):
     from aiogram import Dispatcher
     from aiogram.types import Message
 
-    from bot.answers import OUTCOMES
     from bot.db import repo
+    from bot.ui.answers import OUTCOMES
 
     dp = Dispatcher()
     engine = app.services.knowledge.engine

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -215,3 +216,23 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
         return Config.model_validate({**data, "token": token or None})
     except ValidationError as exc:
         raise ConfigError(_format_error(source, exc)) from exc
+
+
+# --- the bot token ---------------------------------------------------------------------------
+#: What BotFather gives: the bot's id, a colon, then letters, digits, ``_`` and ``-`` (the
+#: token goes into request URLs, so nothing else is let through).
+TOKEN_SHAPE = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
+
+
+class TokenError(Exception):
+    """BOT_TOKEN is missing or malformed: reported as a one-line error, not a traceback."""
+
+
+def check_token(token: str | None) -> str:
+    """The token if it has BotFather's shape, else :class:`TokenError`."""
+    if not token:
+        raise TokenError("BOT_TOKEN is not set: export the token BotFather gave you")
+    if not TOKEN_SHAPE.fullmatch(token):
+        raise TokenError("BOT_TOKEN is malformed: expected <digits>:<letters>, as given by "
+                         "BotFather")
+    return token

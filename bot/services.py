@@ -6,16 +6,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.actions import DEFAULT_ACTIONS, Action
 from bot.config import Config
 from bot.i18n import Translator
 from bot.knowledge import KnowledgeBase
 from bot.matching import AnswerEngine
+from bot.ui.actions import DEFAULT_ACTIONS, Action
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from bot.flood import FloodGuard
+    from bot.telegram.flood import FloodGuard
 
 
 class Knowledge:

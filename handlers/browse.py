@@ -5,12 +5,12 @@ from __future__ import annotations
 from aiogram import Bot, Router
 from aiogram.types import CallbackQuery
 
-from bot import keyboards
-from bot.answers import send_entry
-from bot.callbacks import Nav, Show
 from bot.i18n import Translate
 from bot.services import Knowledge, Services
 from bot.telegram.replies import edit_or_send, thread_of
+from bot.ui import keyboards
+from bot.ui.answers import send_entry
+from bot.ui.callbacks import Nav, Show
 
 
 async def navigate(query: CallbackQuery, callback_data: Nav, knowledge: Knowledge,

@@ -6,11 +6,11 @@ from aiogram import Router
 from aiogram.types import CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import Vote
 from bot.db import repo
 from bot.db.models import Question
 from bot.i18n import Translate
 from bot.services import Knowledge
+from bot.ui.callbacks import Vote
 
 
 async def vote(query: CallbackQuery, callback_data: Vote, session: AsyncSession,

@@ -20,8 +20,6 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import Ask
-from bot.callbacks import Handoff as HandoffCb
 from bot.config import Config
 from bot.db import repo
 from bot.db.models import Question
@@ -30,6 +28,8 @@ from bot.matching.normalize import normalize
 from bot.services import Services
 from bot.staff import audit
 from bot.staff import handoff as store
+from bot.ui.callbacks import Ask
+from bot.ui.callbacks import Handoff as HandoffCb
 from handlers.filters import InStaffChat, IsStaff, NotCommand, PrivateChat
 
 log = logging.getLogger(__name__)

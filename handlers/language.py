@@ -7,10 +7,10 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import keyboards
-from bot.callbacks import SetLang
 from bot.db import repo
 from bot.i18n import LANGUAGES, Translate, Translator
+from bot.ui import keyboards
+from bot.ui.callbacks import SetLang
 
 
 async def choose(message: Message, t: Translate) -> None:

@@ -15,13 +15,14 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import keyboards, tghtml
-from bot.callbacks import NewsKb, NewsList, NewsShow
 from bot.i18n import Translate
 from bot.knowledge import Entry
 from bot.news import render, store
 from bot.services import Services
 from bot.telegram.replies import NO_PREVIEW, edit_or_send, send_long, thread_of
+from bot.text import tghtml
+from bot.ui import keyboards
+from bot.ui.callbacks import NewsKb, NewsList, NewsShow
 
 
 def _tz(services: Services) -> ZoneInfo:

@@ -6,15 +6,15 @@ from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import keyboards
-from bot.answers import OUTCOMES, present, send_entry
-from bot.callbacks import Pick
 from bot.db.models import Question
 from bot.i18n import Translate, Translator
 from bot.matching.normalize import normalize
 from bot.services import Knowledge, Services
 from bot.telegram.replies import thread_of
-from bot.tghtml import MAX_MESSAGE
+from bot.text.tghtml import MAX_MESSAGE
+from bot.ui import keyboards
+from bot.ui.answers import OUTCOMES, present, send_entry
+from bot.ui.callbacks import Pick
 from handlers.filters import Addressed, HasText
 
 

@@ -12,9 +12,9 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.app.reload import reload_knowledge
 from bot.db.models import User
 from bot.i18n import Translate, language_of
-from bot.reload import reload_knowledge
 from bot.services import Services
 from bot.staff import audit, stats, unanswered
 from bot.staff import handoff as store

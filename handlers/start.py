@@ -8,9 +8,9 @@ from aiogram import Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 
-from bot import keyboards
 from bot.i18n import Translate
 from bot.services import Knowledge
+from bot.ui import keyboards
 
 
 async def start(message: Message, t: Translate, lang: str, knowledge: Knowledge) -> None:

@@ -16,14 +16,14 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import keyboards
-from bot.callbacks import SubFreq, SubLang, SubOp, SubTopic
 from bot.db import subscriptions as subs
 from bot.db.models import FREQUENCIES, Subscription
 from bot.i18n import LANGUAGES, Translate, Translator
 from bot.knowledge import KnowledgeBase
 from bot.services import Services
 from bot.telegram.replies import edit_or_send, thread_of
+from bot.ui import keyboards
+from bot.ui.callbacks import SubFreq, SubLang, SubOp, SubTopic
 
 # Topics offered besides the tags of the KB's news items.
 FIXED_TOPICS = ("international", "science", "admission", "events", "partnerships")

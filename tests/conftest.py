@@ -61,7 +61,7 @@ def _drop_postgres_test_databases():
     yield
     import asyncio
 
-    from tests.harness import PG_DATABASES, drop_test_databases
+    from tests.support.harness import PG_DATABASES, drop_test_databases
 
     if PG_DATABASES:
         asyncio.run(drop_test_databases())

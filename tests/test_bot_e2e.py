@@ -21,10 +21,10 @@ from sqlalchemy import select
 
 from bot.db.models import Feedback, Question, User
 from bot.fakeapi import FakeUser
-from bot.keyboards import PAGE_SIZE
 from bot.matching import AnswerEngine
-from bot.tghtml import MAX_MESSAGE, plain_text, problems
-from tests.harness import (
+from bot.text.tghtml import MAX_MESSAGE, plain_text, problems
+from bot.ui.keyboards import PAGE_SIZE
+from tests.support.harness import (
     Harness,
     ask,
     button,

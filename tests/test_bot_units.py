@@ -15,13 +15,13 @@ from fluent.syntax import FluentParser, ast, visitor
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import callbacks, keyboards
-from bot.flood import FloodGuard, Verdict
 from bot.i18n import LANGUAGES, LOCALES, Translator, language_of
 from bot.knowledge import load_knowledge
-from bot.middlewares import InFlight
-from bot.text import split_message
-from bot.tghtml import MAX_MESSAGE, plain_text, problems, visible_length
+from bot.telegram.flood import FloodGuard, Verdict
+from bot.telegram.middlewares import InFlight
+from bot.text.split import split_message
+from bot.text.tghtml import MAX_MESSAGE, plain_text, problems, visible_length
+from bot.ui import callbacks, keyboards
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,9 +21,9 @@ from sqlalchemy import select
 from bot.db.models import Delivery, DigestRun, StaffAction
 from bot.digest import broadcast as bc
 from bot.digest import queue, start_digests
-from bot.digest.testing import Sub, add_subscribers
 from bot.fakeapi import FakeUser
-from tests.harness import Harness, buttons, make_config, running_bot, settle
+from tests.support.digest import Sub, add_subscribers
+from tests.support.harness import Harness, buttons, make_config, running_bot, settle
 
 STAFF, STAFF2 = 900_001, 900_002
 OUTSIDER = 900_100

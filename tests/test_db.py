@@ -39,9 +39,9 @@ from bot.db import (
     upgrade,
     upsert_user,
 )
-from bot.db import testing as dbtesting
 from bot.db.question_log import QuestionLog
-from bot.db.testing import postgres_url_or_skip, temporary_database
+from tests.support import db as dbtesting
+from tests.support.db import postgres_url_or_skip, temporary_database
 
 TABLES = {"users", "questions", "feedback"}
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

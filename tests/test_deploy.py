@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.app.config_reference import reference
 from bot.config import load_config
-from bot.config_reference import reference
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 

@@ -25,7 +25,7 @@ def write_config(tmp_path: Path) -> Path:
 def seed_runs(tmp_path: Path) -> None:
     from bot.db import create_engine, create_sessionmaker, upgrade
     from bot.digest import queue
-    from bot.digest.testing import News, Sub, add_news, add_subscribers
+    from tests.support.digest import News, Sub, add_news, add_subscribers
 
     async def go() -> None:
         engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")

@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.config import Config
+from bot.config import Config, TokenError
 from bot.db import create_engine, create_sessionmaker, upgrade
 from bot.db.models import Delivery
 from bot.digest import client as tg
@@ -26,10 +26,9 @@ from bot.digest.client import BotApiClient
 from bot.digest.pace import Pacer
 from bot.digest.sender import SendOptions, create_digest_client
 from bot.digest.service import DigestService
-from bot.digest.testing import News, Sub, add_news, add_subscribers
-from bot.errors import TokenError
 from bot.fakeapi import FakeTelegram
-from tests.harness import ROOT, TOKEN
+from tests.support.digest import News, Sub, add_news, add_subscribers
+from tests.support.harness import ROOT, TOKEN
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -342,7 +341,7 @@ def test_the_digest_path_does_not_import_aiogram() -> None:
     """aiogram's import alone is ~130 MB of RSS: more than a digest process needs in all."""
     code = ("import sys\n"
             "import bot.digest.cli, bot.digest.service, bot.digest.sender, "
-            "bot.digest.broadcast, bot.digest.client, bot.errors\n"
+            "bot.digest.broadcast, bot.digest.client, bot.config\n"
             "from bot.digest import DigestService, Summary, run_due\n"
             "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'aiogram')\n"
             "print(len(loaded), loaded[:5])\n")

@@ -20,18 +20,18 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import tghtml
 from bot.config import Config
 from bot.db import create_engine, create_sessionmaker, upgrade
 from bot.db.models import Delivery, Subscription, User
 from bot.digest import queue
 from bot.digest.sender import SendOptions, create_digest_client
 from bot.digest.service import DigestService, run_due, status
-from bot.digest.testing import News, Sub, add_news, add_subscribers
 from bot.fakeapi import FakeTelegram
 from bot.knowledge import load_knowledge
 from bot.news.store import sync_kb_news
-from tests.harness import TOKEN, copy_knowledge
+from bot.text import tghtml
+from tests.support.digest import News, Sub, add_news, add_subscribers
+from tests.support.harness import TOKEN, copy_knowledge
 
 NEW_NEWS = """
 news:
@@ -340,9 +340,9 @@ async def test_graceful_stop_mid_run_then_resume_sends_the_rest_once(tmp_path) -
 
 
 async def test_instant_digest_follows_a_kb_reload_and_the_scheduler_runs(tmp_path) -> None:
-    from bot.app import build_app, create_bot
+    from bot.app.factory import build_app, create_bot
+    from bot.app.reload import reload_knowledge
     from bot.digest import start_digests
-    from bot.reload import reload_knowledge
 
     async with environment(tmp_path, instant_check_seconds=0.5) as env:
         copy_knowledge(tmp_path / "kb")

@@ -22,9 +22,9 @@ from sqlalchemy import select
 
 from bot.db import create_engine, create_sessionmaker, upgrade
 from bot.db.models import Delivery
-from bot.digest.testing import News, Sub, add_news, add_subscribers
 from bot.fakeapi import FakeTelegram
-from tests.harness import ROOT, TOKEN
+from tests.support.digest import News, Sub, add_news, add_subscribers
+from tests.support.harness import ROOT, TOKEN
 
 SUBSCRIBERS = 60
 KILL_AT = (25,)  # total messages delivered when each process dies

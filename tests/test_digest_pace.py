@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from bot.digest.pace import Pacer
-from bot.digest.testing import VirtualTime
+from tests.support.digest import VirtualTime
 
 
 def make(rate: float = 25, per_chat: float = 1, **kw) -> tuple[Pacer, VirtualTime]:

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import tghtml
 from bot.digest import plan
 from bot.digest.plan import Item, matches_kind, payload_key, render, select_items, wants
+from bot.text import tghtml
 
 
 def item(i: int, *, tags: tuple[str, ...] = (), day: int | None = None, withdrawn=False,

@@ -14,9 +14,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Delivery, DigestPayload, DigestRun, Subscription, User, utcnow
-from bot.db.testing import migrated_database
 from bot.digest import queue
-from bot.digest.testing import News, Sub, add_news, add_subscribers
+from tests.support.db import migrated_database
+from tests.support.digest import News, Sub, add_news, add_subscribers
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 Sessions = async_sessionmaker[AsyncSession]

@@ -14,7 +14,7 @@ from bot.digest import queue, schedule
 from bot.digest.schedule import ScheduleError, cron, last_fire, to_apscheduler
 from bot.digest.sender import create_digest_client
 from bot.digest.service import DigestService, due_runs
-from tests.harness import TOKEN
+from tests.support.harness import TOKEN
 
 MINSK = ZoneInfo("Europe/Minsk")
 

@@ -12,17 +12,17 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from bot import tghtml
 from bot.config import Config
 from bot.db import create_engine, create_sessionmaker, upgrade
 from bot.db.models import NewsItem
 from bot.digest import plan
 from bot.digest.sender import SendOptions, create_digest_client
 from bot.digest.service import DigestService
-from bot.digest.testing import News, Sub, add_news, add_subscribers
 from bot.fakeapi import FakeTelegram
 from bot.news import feeds, store
-from tests.harness import TOKEN
+from bot.text import tghtml
+from tests.support.digest import News, Sub, add_news, add_subscribers
+from tests.support.harness import TOKEN
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>BSMU</title><link>https://www.bsmu.by/</link>

@@ -39,12 +39,12 @@ from aiogram.methods import (
 from aiogram.types import InlineKeyboardMarkup, Update, User
 from sqlalchemy import select
 
-from bot.app import App, build_app
-from bot.callbacks import Nav, Pick, SetLang, Show, Vote
+from bot.app.factory import App, build_app
 from bot.db.models import Feedback, Question
 from bot.db.models import User as DbUser
 from bot.telegram.retry import RetryMiddleware
-from tests.harness import make_config
+from bot.ui.callbacks import Nav, Pick, SetLang, Show, Vote
+from tests.support.harness import make_config
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -25,8 +25,8 @@ from bot.i18n import Translator
 from bot.knowledge import load_knowledge
 from bot.matching import AnswerEngine
 from bot.news import render
-from bot.tghtml import MAX_MESSAGE, plain_text, problems, visible_length
-from tests.harness import (
+from bot.text.tghtml import MAX_MESSAGE, plain_text, problems, visible_length
+from tests.support.harness import (
     Harness,
     ask,
     button,

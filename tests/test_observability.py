@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import aiohttp
 from aiohttp import web
 
-from bot import observability
+from bot.app import observability
 from bot.db import create_engine
-from tests.harness import running_bot
+from tests.support.harness import running_bot
 
 
 async def _serve(app) -> tuple[web.AppRunner, str]:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.app.cli import main
+from bot.app.reload import reload_knowledge
 from bot.config import Config
 from bot.db import create_engine, create_sessionmaker, upgrade
 from bot.knowledge import load_knowledge
 from bot.matching import AnswerEngine
 from bot.news import store
-from bot.reload import reload_knowledge
 from bot.services import Knowledge, Services
 
 ROOT = Path(__file__).resolve().parents[1]

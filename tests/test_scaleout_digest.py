@@ -39,13 +39,13 @@ from sqlalchemy import func, select
 from bot.config import Config
 from bot.db import create_engine, create_sessionmaker, upgrade
 from bot.db.models import Delivery, DigestPayload, DigestRun
-from bot.db.testing import postgres_url_or_skip, temporary_database
 from bot.digest import queue, schedule
 from bot.digest.pace import Pacer
 from bot.digest.service import due_runs
-from bot.digest.testing import News, Sub, add_news, add_subscribers
 from bot.fakeapi import FakeTelegram
-from tests.harness import ROOT, TOKEN
+from tests.support.db import postgres_url_or_skip, temporary_database
+from tests.support.digest import News, Sub, add_news, add_subscribers
+from tests.support.harness import ROOT, TOKEN
 
 SUBSCRIBERS = 10_000
 LIMIT = 1000  # the fake API's global limit, and digest.rate: the instances share it

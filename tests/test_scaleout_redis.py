@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from bot.flood import Verdict
-from bot.flood_redis import RedisFloodGuard
-from bot.testing_redis import redis_url_or_skip
-from tests.harness import make_config, running_bot
+from bot.telegram.flood import Verdict
+from bot.telegram.flood_redis import RedisFloodGuard
+from tests.support.harness import make_config, running_bot
+from tests.support.redis import redis_url_or_skip
 
 pytestmark = pytest.mark.redis
 

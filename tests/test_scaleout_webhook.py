@@ -11,11 +11,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.app import build_app, create_bot
-from bot.db.testing import temporary_database
+from bot.app.factory import build_app, create_bot
+from bot.app.runner import build_webhook_app
 from bot.fakeapi import FakeTelegram
-from bot.runner import build_webhook_app
-from tests.harness import TOKEN, make_config
+from tests.support.db import temporary_database
+from tests.support.harness import TOKEN, make_config
 
 pytestmark = pytest.mark.postgres
 SECRET = "s3cret-token_for-tests"

@@ -23,15 +23,15 @@ import pytest_asyncio
 import yaml
 from sqlalchemy import func, select
 
-from bot.cli import main
+from bot.app.cli import main
+from bot.app.reload import reload_knowledge
 from bot.db.models import Handoff, HandoffBan, HandoffMessage, Question, StaffAction, User
 from bot.fakeapi import FakeUser
 from bot.fakeapi.users import FakeGroup
 from bot.knowledge import load_knowledge
 from bot.matching import AnswerEngine
-from bot.reload import reload_knowledge
 from bot.staff.unanswered import MIN_CLOSEST
-from tests.harness import ROOT, Harness, buttons, make_config, running_bot, settle
+from tests.support.harness import ROOT, Harness, buttons, make_config, running_bot, settle
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

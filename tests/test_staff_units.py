@@ -475,8 +475,8 @@ async def test_empty_database(session: AsyncSession) -> None:
 
 
 def test_reload_report() -> None:
+    from bot.app.reload import ReloadResult
     from bot.knowledge.yamlsource import Problem
-    from bot.reload import ReloadResult
     from handlers.staff import reload_report
 
     t = Translator().for_lang("en")

@@ -19,11 +19,11 @@ from bot.db import subscriptions as subs
 from bot.db import upsert_user
 from bot.db.models import NewsItem as NewsRow
 from bot.db.models import Subscription
-from bot.db.testing import migrated_database
 from bot.fakeapi import FakeUser
-from bot.tghtml import problems
+from bot.text.tghtml import problems
 from handlers.subscriptions import FIXED_TOPICS, topics
-from tests.harness import Harness, ask, button, buttons, running_bot, settle
+from tests.support.db import migrated_database
+from tests.support.harness import Harness, ask, button, buttons, running_bot, settle
 
 aio = pytest.mark.asyncio(loop_scope="module")  # the end-to-end tests share one bot
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

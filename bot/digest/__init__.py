@@ -5,7 +5,7 @@ Modules: :mod:`~bot.digest.plan` (pure: who gets which items, rendering),
 :mod:`~bot.digest.client` (the Bot API over aiohttp: no aiogram in a digest process),
 :mod:`~bot.digest.sender` (sending, Telegram's answers), :mod:`~bot.digest.schedule` (cron slots),
 :mod:`~bot.digest.service` (the running engine), :mod:`~bot.digest.cli` (commands),
-:mod:`~bot.digest.testing` (helpers for tests and benchmarks).
+:mod:`~tests.support.digest` (helpers for tests and benchmarks).
 
 Wiring into the bot (the scheduler, instant digests after KB reloads, feed polling)::
 

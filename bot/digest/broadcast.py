@@ -48,14 +48,14 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import tghtml
 from bot.db.models import StaffAction, utcnow
 from bot.digest import queue
 from bot.digest.client import ApiError, RetryAfter
 from bot.digest.queue import D, P, R, S, Sessions, U
 from bot.digest.sender import Progress, Summary
 from bot.i18n import LANGUAGES, Translator
-from bot.text import split_message
+from bot.text import tghtml
+from bot.text.split import split_message
 
 if TYPE_CHECKING:
     from bot.digest.service import DigestService

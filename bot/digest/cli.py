@@ -1,6 +1,6 @@
 """``digest send`` and ``digest status``: the command-line side of the digest engine.
 
-Wired into ``python -m bot`` by bot/cli.py (:func:`add_parser` + :func:`run_command`);
+Wired into ``python -m bot`` by bot/app/cli.py (:func:`add_parser` + :func:`run_command`);
 ``python -m bot.digest`` runs the same commands standalone.
 """
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    """Add ``digest {send,status}`` to the subparsers of bot/cli.py (dest
+    """Add ``digest {send,status}`` to the subparsers of bot/app/cli.py (dest
     ``digest_command``)."""
     digest = sub.add_parser("digest", help="news digests: send due digests, show runs")
     add_subcommands(digest)
@@ -126,7 +126,7 @@ async def send(config: Config, *, now: bool = False, progress: bool = True,
 
 
 def cmd_send(args: argparse.Namespace, config: Config) -> int:
-    from bot.errors import TokenError
+    from bot.config import TokenError
 
     logging.basicConfig(level="WARNING", format="%(asctime)s %(levelname)s %(name)s: "
                                                 "%(message)s")

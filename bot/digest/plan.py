@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from bot import tghtml
 from bot.i18n import Translator
-from bot.text import split_message
+from bot.text import tghtml
+from bot.text.split import split_message
 
 #: Newest items in one digest; older ones beyond this are skipped (the cursor still moves
 #: past them), so a subscriber returning after a year or a runaway feed cannot produce a

@@ -37,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.config import Config, DigestConfig
+from bot.config import Config, DigestConfig, check_token
 from bot.db.models import utcnow
 from bot.digest import queue
 from bot.digest.client import (
@@ -52,7 +52,6 @@ from bot.digest.client import (
     Unauthorized,
 )
 from bot.digest.pace import Pacer, Sleep
-from bot.errors import check_token
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ def create_digest_client(config: Config, token: str | None = None, *,
                          api_server: str | None = None,
                          connections: int = CONNECTIONS) -> BotApiClient:
     """A digest client straight from the configuration (the CLI has no running bot).
-    :class:`~bot.errors.TokenError` when BOT_TOKEN is missing or malformed. Close it with
+    :class:`~bot.config.TokenError` when BOT_TOKEN is missing or malformed. Close it with
     ``await client.close()``."""
     token = check_token(token or (config.token.get_secret_value() if config.token else None))
     return BotApiClient(token, api_server=api_server or config.telegram.api_server,

@@ -266,7 +266,7 @@ class DigestService:
         return self.spawn(self.check_instant(), "digest-instant")
 
     async def on_reload(self, result: Any) -> None:
-        """Hook for ``Services.on_reload`` (bot.reload.ReloadResult)."""
+        """Hook for ``Services.on_reload`` (bot.app.reload.ReloadResult)."""
         if getattr(result, "new_news_ids", None):
             self.news_added(list(result.new_news_ids))
 

@@ -6,8 +6,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot import tghtml
 from bot.knowledge.models import LANGS, Category, Entry, KnowledgeBase, NewsItem
+from bot.text import tghtml
 
 if TYPE_CHECKING:
     from bot.knowledge.loader import Collected

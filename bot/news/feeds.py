@@ -32,8 +32,8 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import tghtml
 from bot.db.models import NewsItem, utcnow
+from bot.text import tghtml
 
 log = logging.getLogger(__name__)
 

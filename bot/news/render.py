@@ -4,7 +4,7 @@ Where the text comes from decides how far it is trusted. KB items are Telegram H
 by staff and validated by ``kb check``: used as they are. Feed items are stored as escaped
 plain text (bot.news.feeds): used as they are when they are exactly that (no tags, nothing
 Telegram would reject), otherwise escaped here, so a feed can never inject formatting or
-links. Whatever comes out passes :func:`bot.tghtml.problems`.
+links. Whatever comes out passes :func:`bot.text.tghtml.problems`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from urllib.parse import urlparse
 
-from bot import tghtml
 from bot.db.models import NewsItem as NewsRow
 from bot.i18n import Translate
 from bot.knowledge.models import NewsItem as KbNewsItem
 from bot.news import store
+from bot.text import tghtml
 
 LIST_SUMMARY = 350  # characters of a summary in the list; the item itself shows everything
 SHORT_SUMMARIES = (LIST_SUMMARY, 150, 0)  # tried in turn until a page fits one message

@@ -6,7 +6,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LinkPreviewOptions, Message
 
-from bot.text import split_message
+from bot.text.split import split_message
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 

@@ -12,10 +12,10 @@ import contextlib
 import sys
 from typing import TextIO
 
-from bot.app import build_app, create_bot
+from bot.app.factory import build_app, create_bot
 from bot.config import Config
 from bot.fakeapi import FakeTelegram
-from bot.tghtml import plain_text
+from bot.text.tghtml import plain_text
 
 TOKEN = "1000000001:CONSOLEconsoleCONSOLEconsole0000000"
 USER_ID = 424242

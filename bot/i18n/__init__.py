@@ -1,4 +1,4 @@
-"""User-visible strings live in Fluent files (bot/locales/<lang>.ftl), one per language."""
+"""User-visible strings live in Fluent files (bot/i18n/locales/<lang>.ftl), one per language."""
 
 from __future__ import annotations
 

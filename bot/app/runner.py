@@ -12,8 +12,8 @@ from aiogram import Bot
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
-from bot import observability
-from bot.app import App, build_app, create_bot
+from bot.app import observability
+from bot.app.factory import App, build_app, create_bot
 from bot.config import Config
 
 log = logging.getLogger(__name__)

@@ -47,7 +47,7 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
 
 
 def render_result(result) -> str:
-    from bot.tghtml import plain_text
+    from bot.text.tghtml import plain_text
 
     if result.kind == "answer":
         head = f"[{result.id}, score {result.score:.0f}]"
@@ -103,7 +103,7 @@ def cmd_stats(args: argparse.Namespace, config: Config) -> int:
 
     from bot.i18n import Translator
     from bot.staff.stats import chart_png, collect, render
-    from bot.tghtml import plain_text
+    from bot.text.tghtml import plain_text
 
     st = asyncio.run(_with_db(config, lambda s: collect(s, args.days)))
     print(plain_text(render(st, Translator().for_lang(args.lang))))
@@ -176,7 +176,7 @@ def cmd_digest_status(args: argparse.Namespace, config: Config) -> int:
 
 @command("config reference")
 def cmd_config_reference(args: argparse.Namespace, config: Config) -> int:
-    from bot.config_reference import reference
+    from bot.app.config_reference import reference
 
     sys.stdout.write(reference())
     return 0
@@ -192,8 +192,8 @@ def _setup_logging(level: str = "INFO") -> None:
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     import asyncio
 
-    from bot.app import TokenError
-    from bot.runner import RunError, run
+    from bot.app.factory import TokenError
+    from bot.app.runner import RunError, run
 
     _setup_logging()
     try:
@@ -209,7 +209,7 @@ def cmd_console(args: argparse.Namespace, config: Config) -> int:
     import asyncio
     import logging
 
-    from bot.console import run_console
+    from bot.app.console import run_console
 
     _setup_logging("WARNING")
     logging.getLogger("aiogram").setLevel(logging.ERROR)

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from aiogram import Bot
 
-from bot.app import App, build_app, create_bot
+from bot.app.factory import App, build_app, create_bot
 from bot.config import Config
 from bot.fakeapi import FakeTelegram, FakeUser
 from bot.telegram.retry import RetryMiddleware
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456789:TESTtestTESTtestTESTtestTESTtest123"
 
 
@@ -58,7 +58,7 @@ async def _database_for(config: Config) -> Config:
         import asyncpg
         from sqlalchemy.engine import make_url
 
-        from bot.db.testing import _asyncpg_dsn, postgres_url_or_skip
+        from tests.support.db import _asyncpg_dsn, postgres_url_or_skip
 
         admin = await postgres_url_or_skip()
         name = f"bsmu_test_e2e_{os.getpid()}_{uuid.uuid4().hex[:10]}"
@@ -76,7 +76,7 @@ async def _database_for(config: Config) -> Config:
 async def drop_test_databases() -> None:
     from sqlalchemy.engine import make_url
 
-    from bot.db.testing import drop_database, postgres_url_or_skip
+    from tests.support.db import drop_database, postgres_url_or_skip
 
     if not PG_DATABASES:
         return

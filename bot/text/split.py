@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot import tghtml
+from bot.text import tghtml
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*>")
 

@@ -14,8 +14,8 @@ from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject, User
 
 from bot.db import repo
-from bot.flood import FloodGuard, Verdict
 from bot.i18n import Translator, language_of
+from bot.telegram.flood import FloodGuard, Verdict
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 log = logging.getLogger(__name__)

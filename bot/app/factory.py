@@ -14,21 +14,21 @@ from aiogram.enums import ParseMode
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.app.observability import Metrics, MetricsMiddleware
+from bot.app.reload import watch
 from bot.config import Config
+from bot.config import TokenError as TokenError  # re-exported (bot.app.cli imports it here)
 from bot.db import create_engine, create_sessionmaker, repo
 from bot.db.migrate import upgrade
 from bot.db.question_log import QuestionLog
-from bot.errors import TokenError as TokenError  # re-exported (bot.cli imports it here)
-from bot.flood import FloodGuard
 from bot.i18n import Translator
 from bot.knowledge import load_knowledge
 from bot.matching import AnswerEngine
-from bot.middlewares import DbSession, Flood, InFlight, UserContext
 from bot.news.store import sync_kb_news
-from bot.observability import Metrics, MetricsMiddleware
-from bot.reload import watch
 from bot.services import Knowledge, Services
 from bot.staff.handoff import OpenConversations
+from bot.telegram.flood import FloodGuard
+from bot.telegram.middlewares import DbSession, Flood, InFlight, UserContext
 from bot.telegram.replies import send_long
 from bot.telegram.retry import RetryMiddleware
 from bot.telegram.session import JsonSession
@@ -171,7 +171,7 @@ def create_dispatcher(services: Services, *, metrics: Metrics | None = None,
     if redis is not None:
         from aiogram.fsm.storage.redis import RedisStorage
 
-        from bot.flood_redis import RedisFloodGuard
+        from bot.telegram.flood_redis import RedisFloodGuard
 
         storage = RedisStorage(redis)
         services.flood = services.flood or RedisFloodGuard(

@@ -7,7 +7,10 @@ import math
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import (
+from bot.db.models import FREQUENCIES
+from bot.i18n import LANGUAGES, Translate
+from bot.knowledge import Entry, KnowledgeBase
+from bot.ui.callbacks import (
     Ask,
     Nav,
     NewsKb,
@@ -22,9 +25,6 @@ from bot.callbacks import (
     SubTopic,
     Vote,
 )
-from bot.db.models import FREQUENCIES
-from bot.i18n import LANGUAGES, Translate
-from bot.knowledge import Entry, KnowledgeBase
 
 PAGE_SIZE = 8
 MAX_LABEL = 60

@@ -6,13 +6,13 @@ from urllib.parse import urlparse
 
 from aiogram import Bot
 
-from bot import keyboards
-from bot.actions import ActionContext
 from bot.i18n import Translate
 from bot.knowledge import Entry
 from bot.matching import MatchResult
 from bot.services import Services
 from bot.telegram.replies import NO_PREVIEW, send_long
+from bot.ui import keyboards
+from bot.ui.actions import ActionContext
 
 OUTCOMES = {"answer": "answered", "suggest": "suggested", "fallback": "fallback"}
 

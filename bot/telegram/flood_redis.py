@@ -1,5 +1,5 @@
 """Per-user flood protection shared by every instance, in Redis: the same sliding window and
-one-time warning as :class:`bot.flood.FloodGuard`, made atomic with a Lua script."""
+one-time warning as :class:`bot.telegram.flood.FloodGuard`, made atomic with a Lua script."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import secrets
 
 from redis.asyncio import Redis
 
-from bot.flood import Verdict
+from bot.telegram.flood import Verdict
 
 # KEYS[1] hits (sorted set of timestamps), KEYS[2] "warned" flag.
 # ARGV: now (ms), window (ms), limit, a unique member for this hit.

@@ -1,0 +1,1 @@
+"""Text for Telegram: its HTML dialect (tghtml) and splitting long messages (split)."""

@@ -1,0 +1,1 @@
+"""Telegram presentation shared by the handlers: callback data, keyboards, answers, actions."""

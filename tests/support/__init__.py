@@ -1,0 +1,1 @@
+"""Test support: harness, fake Telegram clients, database, Redis and digest fixtures."""

@@ -619,7 +619,7 @@ def minimal_dispatcher(app):
     from aiogram import Dispatcher
     from aiogram.types import Message
 
-    from bot.db import repo
+    from bot.db import users
     from bot.ui.answers import OUTCOMES
 
     dp = Dispatcher()
@@ -635,7 +635,7 @@ def minimal_dispatcher(app):
         user = message.from_user
         if user.id not in known:
             async with sessions() as session:
-                await repo.upsert_user(session, user.id, username=user.username,
+                await users.upsert_user(session, user.id, username=user.username,
                                        first_name=user.first_name,
                                        language_code=user.language_code)
                 await session.commit()

@@ -83,11 +83,6 @@ class MatchingConfig(_Model):
     unknown_penalty: float = Field(1.0, ge=0, le=5)
     name_penalty: float = Field(0.5, gt=0, le=1)
 
-    def params(self):
-        from bot.matching.index import Params
-
-        return Params(unknown_penalty=self.unknown_penalty, name_penalty=self.name_penalty)
-
     @model_validator(mode="after")
     def _ordered(self) -> MatchingConfig:
         if self.suggest_threshold > self.answer_threshold:

@@ -1,21 +1,29 @@
-"""Shared objects handed to handlers by name through the dispatcher (no globals)."""
+"""The objects handlers share, handed to them by name through the dispatcher (no globals).
+
+The composition root (:func:`bot.app.factory.build_services`) builds a :class:`Services`
+completely before the dispatcher exists; a handler declares a parameter with a field's name
+(``config``, ``knowledge``, ``questions``…) and aiogram passes that field.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
 from bot.i18n import Translator
 from bot.knowledge import KnowledgeBase
 from bot.matching import AnswerEngine
-from bot.ui.actions import DEFAULT_ACTIONS, Action
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from bot.telegram.flood import FloodGuard
+    from bot.db.handoffs import OpenConversations
+    from bot.db.question_log import QuestionLog
+    from bot.knowledge.diff import ReloadResult
+    from bot.telegram.flood import FloodCheck
+    from bot.ui.actions import Action
 
 
 class Knowledge:
@@ -34,20 +42,26 @@ class Knowledge:
         return old
 
 
-@dataclass
+#: Reload the KB from ``knowledge.path`` (or the given directory): see bot.app.reload.
+Reload = Callable[..., Awaitable["ReloadResult"]]
+#: Called after a successful reload with its result (instant digests, staff notices).
+ReloadHook = Callable[["ReloadResult"], Awaitable[None]]
+
+
+@dataclass(eq=False)
 class Services:
     config: Config
     knowledge: Knowledge
     sessionmaker: async_sessionmaker[AsyncSession]
-    translator: Translator = field(default_factory=Translator)
-    flood: FloodGuard | None = None
-    actions: dict[str, Action] = field(default_factory=lambda: dict(DEFAULT_ACTIONS))
-    # Called after a successful KB reload with its ReloadResult (instant digests, staff).
-    on_reload: list[Callable[[Any], Awaitable[None]]] = field(default_factory=list)
-    open_conversations: Any = None  # bot.staff.handoff.OpenConversations, set by the app
-    questions: Any = None  # bot.db.question_log.QuestionLog, set by the app
+    translator: Translator
+    flood: FloodCheck
+    questions: QuestionLog  # the batched writer of asked questions
+    conversations: OpenConversations  # which students talk to staff right now
+    reload: Reload
+    actions: Mapping[str, Action]  # what action entries (news.latest, bot.subscribe) do
+    on_reload: list[ReloadHook] = field(default_factory=list)
 
-    def as_kwargs(self) -> dict:
-        """What handlers can ask for by parameter name."""
-        return {"config": self.config, "knowledge": self.knowledge,
-                "translator": self.translator, "services": self}
+    def as_kwargs(self) -> dict[str, Any]:
+        """What handlers can ask for by parameter name: every field, and ``services`` itself
+        for the answer presenter (bot.ui.answers), which hands it on to action entries."""
+        return {"services": self, **{f.name: getattr(self, f.name) for f in fields(self)}}

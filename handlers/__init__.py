@@ -1,7 +1,8 @@
 """aiogram routers, one feature each, assembled in the order they must be tried.
 
 Each module builds its router in ``create_router()``: a router can belong to one dispatcher
-only, and tests build many dispatchers in one process.
+only, and tests build many dispatchers in one process. The composition root (bot.app) is the
+only caller of :func:`get_routers` and :func:`get_actions`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.config import Config
+from bot.ui.actions import Action
 
 
 def get_routers(config: Config) -> list[Router]:
@@ -36,3 +38,10 @@ def get_routers(config: Config) -> list[Router]:
     modules = (errors, staff, broadcast, start, language, browse, feedback, news,
                subscriptions, handoff, unknown, questions, media, stale)
     return [m.create_router() for m in modules]
+
+
+def get_actions() -> dict[str, Action]:
+    """What action entries do (``action:`` in the KB): the features that own them say."""
+    from handlers import news, subscriptions
+
+    return {"show_news": news.show_news, "subscribe": subscriptions.subscribe_action}

@@ -27,11 +27,12 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.config import Config
 from bot.digest import broadcast as bc
 from bot.i18n import Translate
-from bot.services import Services
+from bot.services import Knowledge
 from bot.telegram.replies import NO_PREVIEW, thread_of
 from handlers.filters import IsStaff
 from handlers.subscriptions import topics
@@ -82,8 +83,8 @@ def _refusal(error: bc.UsageError, t: Translate) -> str:
 
 
 async def broadcast_cmd(message: Message, command: CommandObject, bot: Bot,
-                        session: AsyncSession, services: Services, t: Translate,
-                        lang: str) -> None:
+                        session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession],
+                        knowledge: Knowledge, t: Translate, lang: str) -> None:
     try:
         filters, text = bc.parse_command(command.args)
         text = _content(message, text)
@@ -94,7 +95,7 @@ async def broadcast_cmd(message: Message, command: CommandObject, bot: Bot,
         await message.answer(_refusal(error, t))
         return
     recipients = await bc.count_recipients(session, filters)
-    known = topics(services.knowledge.kb)
+    known = topics(knowledge.kb)
     if filters.tag and filters.tag not in known and not recipients.chose_tag:
         await message.answer(t("broadcast-unknown-topic", tag=escape(filters.tag),
                                topics=", ".join(f"<code>{escape(k)}</code>" for k in known)))
@@ -110,7 +111,7 @@ async def broadcast_cmd(message: Message, command: CommandObject, bot: Bot,
     except TelegramBadRequest as exc:
         await message.answer(t("broadcast-rejected", error=escape(exc.message)))
         return
-    sessions = services.sessionmaker
+    sessions = sessionmaker
     await bc.purge_expired(sessions)
     draft = await bc.create_draft(
         sessions, messages=messages, filters=filters, created_by=message.from_user.id,
@@ -132,9 +133,10 @@ async def _edit(query: CallbackQuery, text: str) -> None:
         log.debug("broadcast: could not edit the preview message: %s", exc)
 
 
-async def on_button(query: CallbackQuery, callback_data: BroadcastCb, services: Services,
+async def on_button(query: CallbackQuery, callback_data: BroadcastCb,
+                    sessionmaker: async_sessionmaker[AsyncSession], config: Config,
                     t: Translate, digests: Any = None) -> None:
-    sessions = services.sessionmaker
+    sessions = sessionmaker
     user_id = query.from_user.id
     draft = await bc.get_draft(sessions, callback_data.token)
     if draft is None or draft.expired():
@@ -144,7 +146,7 @@ async def on_button(query: CallbackQuery, callback_data: BroadcastCb, services: 
         if query.message is not None and getattr(query.message, "reply_markup", None):
             await _edit(query, t("broadcast-stale"))  # dead buttons go
         return
-    if draft.created_by != user_id or not services.config.is_admin(user_id):
+    if draft.created_by != user_id or not config.is_admin(user_id):
         await query.answer(t("broadcast-not-yours"), show_alert=True)
         return
     if draft.status != bc.DRAFT:

@@ -21,13 +21,13 @@ from aiogram.types import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config
-from bot.db import repo
+from bot.db import audit, questions
+from bot.db import handoffs as store
+from bot.db.handoffs import OpenConversations
 from bot.db.models import Question
 from bot.i18n import Translate, Translator
-from bot.matching.normalize import normalize
-from bot.services import Services
-from bot.staff import audit
-from bot.staff import handoff as store
+from bot.services import Knowledge
+from bot.text.normalize import normalize
 from bot.ui.callbacks import Ask
 from bot.ui.callbacks import Handoff as HandoffCb
 from handlers.filters import InStaffChat, IsStaff, NotCommand, PrivateChat
@@ -64,8 +64,8 @@ async def ask_button(query: CallbackQuery, callback_data: Ask, session: AsyncSes
     msg = query.message
     if msg is None or not await _guard(msg, session, config, t):
         return
-    question = await session.get(Question, callback_data.q) if callback_data.q > 0 else None
-    if question is None or question.user_id != query.from_user.id:
+    question = await questions.own_question(session, callback_data.q, query.from_user.id)
+    if question is None:
         await state.set_state(HandoffForm.question)
         await msg.answer(t("handoff-type-question"))
         return
@@ -86,27 +86,29 @@ async def cancel_command(message: Message, state: FSMContext, t: Translate) -> N
     await message.answer(t("handoff-cancelled"))
 
 
-async def typed_question(message: Message, bot: Bot, session: AsyncSession,
-                         services: Services, t: Translate, lang: str,
+async def typed_question(message: Message, bot: Bot, session: AsyncSession, config: Config,
+                         knowledge: Knowledge, translator: Translator,
+                         conversations: OpenConversations, t: Translate, lang: str,
                          state: FSMContext) -> None:
     await state.clear()
-    if not await _guard(message, session, services.config, t):  # banned since /human
+    if not await _guard(message, session, config, t):  # banned since /human
         return
     text = message.text or message.caption or ""
     if not normalize(text):
         await message.answer(t("empty-text"))
         return
-    result = services.knowledge.engine.match(text, hint=lang)
-    row = await repo.record_question(
+    result = knowledge.engine.match(text, hint=lang)
+    row = await questions.record_question(
         session, user_id=message.from_user.id, chat_id=message.chat.id, text=text,
         lang=result.lang, matched_id=result.id or result.best_guess, score=result.score,
         outcome="fallback" if result.kind == "fallback" else
         ("answered" if result.kind == "answer" else "suggested"))
-    await send_to_staff(bot, session, services, message, row, lang, t)
+    await send_to_staff(bot, session, config, translator, conversations, message, row, lang, t)
 
 
 async def confirm(query: CallbackQuery, callback_data: HandoffCb, bot: Bot,
-                  session: AsyncSession, services: Services, t: Translate, lang: str) -> None:
+                  session: AsyncSession, config: Config, translator: Translator,
+                  conversations: OpenConversations, t: Translate, lang: str) -> None:
     await query.answer()
     msg = query.message
     if msg is None:
@@ -114,13 +116,13 @@ async def confirm(query: CallbackQuery, callback_data: HandoffCb, bot: Bot,
     if not callback_data.send:
         await msg.answer(t("handoff-cancelled"))
         return
-    question = await session.get(Question, callback_data.q)
-    if question is None or question.user_id != query.from_user.id:
+    question = await questions.own_question(session, callback_data.q, query.from_user.id)
+    if question is None:
         await msg.answer(t("stale-menu"))
         return
-    if not await _guard(msg, session, services.config, t):
+    if not await _guard(msg, session, config, t):
         return
-    await send_to_staff(bot, session, services, msg, question, lang, t,
+    await send_to_staff(bot, session, config, translator, conversations, msg, question, lang, t,
                         student=query.from_user)
 
 
@@ -137,9 +139,9 @@ async def _topic(bot: Bot, session: AsyncSession, staff_chat: int, user) -> int 
     return created.message_thread_id
 
 
-async def send_to_staff(bot: Bot, session: AsyncSession, services: Services, message: Message,
-                        question: Question, lang: str, t: Translate, student=None) -> None:
-    config = services.config
+async def send_to_staff(bot: Bot, session: AsyncSession, config: Config, translator: Translator,
+                        conversations: OpenConversations, message: Message, question: Question,
+                        lang: str, t: Translate, student=None) -> None:
     student = student or message.from_user
     staff_chat = config.staff.chat_id
     conv = await store.open_for(session, student.id)
@@ -148,7 +150,7 @@ async def send_to_staff(bot: Bot, session: AsyncSession, services: Services, mes
         conv = await store.start(session, user_id=student.id, chat_id=message.chat.id,
                                  staff_chat_id=staff_chat, topic_id=topic,
                                  question_id=question.id)
-    st = services.translator.for_lang(config.bot.default_language)
+    st = translator.for_lang(config.bot.default_language)
     name = f'<a href="tg://user?id={student.id}">{escape(student.first_name or "?")}</a>'
     if student.username:
         name += f" (@{escape(student.username)})"
@@ -168,17 +170,17 @@ async def send_to_staff(bot: Bot, session: AsyncSession, services: Services, mes
         header = await bot.send_message(staff_chat, text, message_thread_id=conv.topic_id)
     await store.link(session, conv, header.message_id, "to_staff")
     await session.commit()  # visible to every instance before the student writes again
-    _changed(services)
+    conversations.invalidate()
     await message.answer(t("handoff-saved"))
 
 
-async def student_followup(message: Message, bot: Bot, session: AsyncSession,
-                           services: Services) -> bool:
+async def student_followup(message: Message, bot: Bot, session: AsyncSession, config: Config,
+                           translator: Translator) -> bool:
     """While a conversation is open, what the student writes goes to the same thread."""
     conv = await store.open_for(session, message.chat.id)
     if conv is None:
         return False
-    st = services.translator.for_lang(services.config.bot.default_language)
+    st = translator.for_lang(config.bot.default_language)
     user = message.from_user
     note = await bot.send_message(
         conv.staff_chat_id, st("staff-followup", name=escape(user.first_name or "?"),
@@ -190,30 +192,23 @@ async def student_followup(message: Message, bot: Bot, session: AsyncSession,
     return True
 
 
-async def followup_handler(message: Message, bot: Bot, session: AsyncSession,
-                           services: Services) -> None:
-    await student_followup(message, bot, session, services)
-
-
-def _changed(services: Services) -> None:
-    if services.open_conversations is not None:
-        services.open_conversations.invalidate()
+async def followup_handler(message: Message, bot: Bot, session: AsyncSession, config: Config,
+                           translator: Translator) -> None:
+    await student_followup(message, bot, session, config, translator)
 
 
 class HasOpenHandoff(Filter):
     """Filter: a private message from a student whose conversation with staff is open."""
 
-    async def __call__(self, message: Message, session: AsyncSession,  # type: ignore[override]
-                       services: Services) -> bool:
+    async def __call__(self, message: Message,  # type: ignore[override]
+                       conversations: OpenConversations) -> bool:
         if message.chat.type != "private" or (message.text or "").startswith("/"):
             return False
-        if services.open_conversations is not None:  # no query per message
-            return await services.open_conversations.has(message.chat.id)
-        return await store.open_for(session, message.chat.id) is not None
+        return await conversations.has(message.chat.id)  # no query per message
 
 
-async def staff_reply(message: Message, bot: Bot, session: AsyncSession, services: Services,
-                      translator: Translator, t: Translate) -> None:
+async def staff_reply(message: Message, bot: Bot, session: AsyncSession,
+                      conversations: OpenConversations, t: Translate) -> None:
     """A staff member answers in the staff chat: deliver it to the student."""
     conv = None
     if message.reply_to_message:
@@ -240,7 +235,7 @@ async def staff_reply(message: Message, bot: Bot, session: AsyncSession, service
     if conv.status == "closed":  # a reply reopens the conversation
         conv.status = "open"
         await session.commit()
-        _changed(services)
+        conversations.invalidate()
     try:
         await bot.set_message_reaction(message.chat.id, message.message_id,
                                        [ReactionTypeEmoji(emoji="👌")])

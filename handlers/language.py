@@ -7,7 +7,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import repo
+from bot.db import users
 from bot.i18n import LANGUAGES, Translate, Translator
 from bot.ui import keyboards
 from bot.ui.callbacks import SetLang
@@ -19,7 +19,7 @@ async def choose(message: Message, t: Translate) -> None:
 
 async def set_language(query: CallbackQuery, callback_data: SetLang, session: AsyncSession,
                        translator: Translator, user_context) -> None:
-    await repo.set_language(session, query.from_user.id, callback_data.lang)
+    await users.set_language(session, query.from_user.id, callback_data.lang)
     user_context.remember_language(query.from_user.id, callback_data.lang)
     await query.answer()
     if query.message:

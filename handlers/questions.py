@@ -6,11 +6,12 @@ from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Question
+from bot.db.question_log import QuestionLog
+from bot.db.questions import own_question
 from bot.i18n import Translate, Translator
-from bot.matching.normalize import normalize
 from bot.services import Knowledge, Services
 from bot.telegram.replies import thread_of
+from bot.text.normalize import normalize
 from bot.text.tghtml import MAX_MESSAGE
 from bot.ui import keyboards
 from bot.ui.answers import OUTCOMES, present, send_entry
@@ -19,8 +20,9 @@ from handlers.filters import Addressed, HasText
 
 
 async def on_question(message: Message, bot: Bot, session: AsyncSession, knowledge: Knowledge,
-                      services: Services, translator: Translator, lang: str, t: Translate,
-                      question: str | None = None, metrics=None) -> None:
+                      questions: QuestionLog, services: Services, translator: Translator,
+                      lang: str, t: Translate, question: str | None = None,
+                      metrics=None) -> None:
     text = question if question is not None else message.text or ""
     if len(text) > MAX_MESSAGE:
         await message.answer(t("too-long", length=len(text), limit=MAX_MESSAGE))
@@ -33,7 +35,7 @@ async def on_question(message: Message, bot: Bot, session: AsyncSession, knowled
         metrics.answers.labels(OUTCOMES[result.kind]).inc()
     # Stored (committed, in a batch with the questions of other updates: see
     # bot.db.question_log) before the answer goes out: its buttons carry the row's id.
-    question_id = await services.questions.record(
+    question_id = await questions.record(
         user_id=message.from_user.id, chat_id=message.chat.id, text=text,
         lang=result.lang, matched_id=result.id or result.best_guess, score=result.score,
         outcome=OUTCOMES[result.kind])
@@ -43,16 +45,16 @@ async def on_question(message: Message, bot: Bot, session: AsyncSession, knowled
 
 
 async def pick(query: CallbackQuery, callback_data: Pick, bot: Bot, knowledge: Knowledge,
-               services: Services, session: AsyncSession, lang: str, t: Translate) -> None:
+               services: Services, translator: Translator, session: AsyncSession, lang: str,
+               t: Translate) -> None:
     if query.message is None:
         await query.answer()
         return
-    if callback_data.q > 0:
-        # Answer in the language the question was asked in, like the suggestions were.
-        question = await session.get(Question, callback_data.q)
-        if question is not None and question.user_id == query.from_user.id:
-            lang = question.lang
-            t = services.translator.for_lang(lang)
+    # Answer in the language the question was asked in, like the suggestions were.
+    asked = await own_question(session, callback_data.q, query.from_user.id)
+    if asked is not None:
+        lang = asked.lang
+        t = translator.for_lang(lang)
     chat_id = query.message.chat.id
     if callback_data.entry == "-":
         await query.answer()

@@ -12,17 +12,18 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app.reload import reload_knowledge
-from bot.db.models import User
-from bot.i18n import Translate, language_of
-from bot.services import Services
-from bot.staff import audit, stats, unanswered
-from bot.staff import handoff as store
+from bot.config import Config
+from bot.db import audit, users
+from bot.db import handoffs as store
+from bot.db.handoffs import OpenConversations
+from bot.i18n import Translate, Translator, language_of
+from bot.services import Knowledge, Reload
+from bot.staff import stats, unanswered
 from bot.telegram.replies import send_long
+from bot.ui.reports import MAX_LISTED, reload_report
 from handlers.filters import IsStaff
 
 MAX_DAYS = 3650
-MAX_LISTED = 30
 
 
 def _days(command: CommandObject, default: int) -> int | None:
@@ -32,18 +33,9 @@ def _days(command: CommandObject, default: int) -> int | None:
     return int(arg) if arg.isdigit() and 0 < int(arg) <= MAX_DAYS else None
 
 
-def reload_report(result, t: Translate) -> str:
-    if result.ok:
-        return t("staff-reload-ok", changes=escape("\n".join(result.changes.lines())))
-    errors = [escape(str(p)) for p in result.errors[:MAX_LISTED]]
-    if len(result.errors) > MAX_LISTED:
-        errors.append(f"… +{len(result.errors) - MAX_LISTED}")
-    return t("staff-reload-failed", count=len(result.errors), errors="\n".join(errors))
-
-
-async def reload_cmd(message: Message, bot: Bot, session: AsyncSession, services: Services,
+async def reload_cmd(message: Message, bot: Bot, session: AsyncSession, reload: Reload,
                      t: Translate) -> None:
-    result = await reload_knowledge(services)
+    result = await reload()
     await audit.record(session, message.from_user.id, "reload",
                        "ok" if result.ok else f"{len(result.errors)} error(s)")
     await send_long(bot, message.chat.id, reload_report(result, t),
@@ -63,13 +55,13 @@ async def stats_cmd(message: Message, command: CommandObject, session: AsyncSess
 
 
 async def unanswered_cmd(message: Message, command: CommandObject, bot: Bot,
-                         session: AsyncSession, services: Services, t: Translate) -> None:
+                         session: AsyncSession, knowledge: Knowledge, t: Translate) -> None:
     days = _days(command, 30)
     if days is None:
         await message.answer(t("staff-usage-days"))
         return
     rows = await unanswered.fetch(session, days)
-    groups = unanswered.group(rows, services.knowledge.engine)
+    groups = unanswered.group(rows, knowledge.engine)
     await audit.record(session, message.from_user.id, "unanswered", f"days={days}")
     if not groups:
         await message.answer(t("staff-unanswered-empty", days=days))
@@ -95,7 +87,8 @@ async def _conversation(message: Message, session: AsyncSession):
     return None
 
 
-async def close_cmd(message: Message, bot: Bot, session: AsyncSession, services: Services,
+async def close_cmd(message: Message, bot: Bot, session: AsyncSession, config: Config,
+                    translator: Translator, conversations: OpenConversations,
                     t: Translate) -> None:
     conv = await _conversation(message, session)
     if conv is None:
@@ -105,15 +98,14 @@ async def close_cmd(message: Message, bot: Bot, session: AsyncSession, services:
         await message.answer(t("staff-already-closed"))
         return
     await session.commit()
-    if services.open_conversations is not None:
-        services.open_conversations.invalidate()
+    conversations.invalidate()
     await audit.record(session, message.from_user.id, "close", f"handoff={conv.id}")
-    user = await session.get(User, conv.user_id)
+    user = await users.get_user(session, conv.user_id)
     lang = (user.language if user else None) or language_of(
-        user.language_code if user else None, services.config.bot.default_language)
+        user.language_code if user else None, config.bot.default_language)
     with contextlib.suppress(TelegramAPIError):  # a student who blocked us needs no notice
         await bot.send_message(conv.chat_id,
-                               services.translator.get(lang, "handoff-closed-student"))
+                               translator.get(lang, "handoff-closed-student"))
     await message.answer(t("staff-closed"))
 
 
@@ -126,7 +118,7 @@ async def _target(message: Message, command: CommandObject, session: AsyncSessio
 
 
 async def ban_cmd(message: Message, command: CommandObject, session: AsyncSession,
-                  t: Translate, services: Services) -> None:
+                  t: Translate, conversations: OpenConversations) -> None:
     target = await _target(message, command, session)
     if target is None:
         await message.answer(t("staff-ban-usage"))
@@ -136,8 +128,7 @@ async def ban_cmd(message: Message, command: CommandObject, session: AsyncSessio
     if conv:
         await store.close(session, conv, message.from_user.id)
         await session.commit()
-        if services.open_conversations is not None:
-            services.open_conversations.invalidate()
+        conversations.invalidate()
     await audit.record(session, message.from_user.id, "ban", f"user={target}")
     await message.answer(t("staff-banned", user_id=target))
 

@@ -20,9 +20,10 @@ from bot.db import subscriptions as subs
 from bot.db.models import FREQUENCIES, Subscription
 from bot.i18n import LANGUAGES, Translate, Translator
 from bot.knowledge import KnowledgeBase
-from bot.services import Services
+from bot.services import Knowledge
 from bot.telegram.replies import edit_or_send, thread_of
 from bot.ui import keyboards
+from bot.ui.actions import ActionContext
 from bot.ui.callbacks import SubFreq, SubLang, SubOp, SubTopic
 
 # Topics offered besides the tags of the KB's news items.
@@ -76,10 +77,10 @@ def menu_markup(sub: Subscription | None, kb: KnowledgeBase, translator: Transla
         topics=[(tag, topic_label(tag, translator, lang)) for tag in offered], t=t)
 
 
-def _menu(sub: Subscription | None, services: Services, lang: str,
+def _menu(sub: Subscription | None, knowledge: Knowledge, translator: Translator, lang: str,
           notice: str | None = None) -> tuple[str, InlineKeyboardMarkup]:
-    return (menu_text(sub, services.translator, lang, notice),
-            menu_markup(sub, services.knowledge.kb, services.translator, lang))
+    return (menu_text(sub, translator, lang, notice),
+            menu_markup(sub, knowledge.kb, translator, lang))
 
 
 def _private(chat_id: int) -> bool:
@@ -87,13 +88,13 @@ def _private(chat_id: int) -> bool:
 
 
 async def send_menu(bot: Bot, chat_id: int, user_id: int, session: AsyncSession,
-                    services: Services, lang: str, t: Translate,
+                    knowledge: Knowledge, translator: Translator, lang: str, t: Translate,
                     notice: str | None = None, *, thread_id: int | None = None) -> None:
     """The settings menu (or the Subscribe button) as a new message."""
     if not _private(chat_id):
         await bot.send_message(chat_id, t("sub-private-only"), message_thread_id=thread_id)
         return
-    text, markup = _menu(await subs.get(session, user_id), services, lang, notice)
+    text, markup = _menu(await subs.get(session, user_id), knowledge, translator, lang, notice)
     await bot.send_message(chat_id, text, reply_markup=markup)
 
 
@@ -112,7 +113,8 @@ async def _subscribe(session: AsyncSession, user_id: int, chat_id: int,
 
 
 async def subscribe_command(message: Message, bot: Bot, session: AsyncSession,
-                            services: Services, lang: str, t: Translate) -> None:
+                            knowledge: Knowledge, translator: Translator, lang: str,
+                            t: Translate) -> None:
     if not _private(message.chat.id):
         await message.answer(t("sub-private-only"))
         return
@@ -120,24 +122,25 @@ async def subscribe_command(message: Message, bot: Bot, session: AsyncSession,
     was_active = sub is not None and sub.active
     await _subscribe(session, message.from_user.id, message.chat.id, lang)
     await session.commit()  # before the round trip to Telegram
-    await send_menu(bot, message.chat.id, message.from_user.id, session, services, lang, t,
-                    notice=t("sub-already" if was_active else "sub-subscribed"))
+    await send_menu(bot, message.chat.id, message.from_user.id, session, knowledge, translator,
+                    lang, t, notice=t("sub-already" if was_active else "sub-subscribed"))
 
 
 async def settings_command(message: Message, bot: Bot, session: AsyncSession,
-                           services: Services, lang: str, t: Translate) -> None:
-    await send_menu(bot, message.chat.id, message.from_user.id, session, services, lang, t,
-                    thread_id=thread_of(message))
+                           knowledge: Knowledge, translator: Translator, lang: str,
+                           t: Translate) -> None:
+    await send_menu(bot, message.chat.id, message.from_user.id, session, knowledge, translator,
+                    lang, t, thread_id=thread_of(message))
 
 
-async def unsubscribe_command(message: Message, session: AsyncSession, services: Services,
-                              lang: str, t: Translate) -> None:
+async def unsubscribe_command(message: Message, session: AsyncSession, knowledge: Knowledge,
+                              translator: Translator, lang: str, t: Translate) -> None:
     if not _private(message.chat.id):
         await message.answer(t("sub-private-only"))
         return
     sub = await subs.get(session, message.from_user.id)
     if sub is None or not sub.active:
-        text, markup = _menu(sub, services, lang, notice=t("sub-not-subscribed"))
+        text, markup = _menu(sub, knowledge, translator, lang, notice=t("sub-not-subscribed"))
         await message.answer(text, reply_markup=markup)
         return
     await subs.unsubscribe(session, message.from_user.id)
@@ -149,7 +152,7 @@ async def unsubscribe_command(message: Message, session: AsyncSession, services:
 
 
 async def on_op(query: CallbackQuery, callback_data: SubOp, bot: Bot, session: AsyncSession,
-                services: Services, lang: str, t: Translate) -> None:
+                knowledge: Knowledge, translator: Translator, lang: str, t: Translate) -> None:
     msg = query.message
     if msg is None:
         await query.answer()
@@ -160,14 +163,14 @@ async def on_op(query: CallbackQuery, callback_data: SubOp, bot: Bot, session: A
         return
     if op == "menu":
         await query.answer()
-        await send_menu(bot, chat_id, user_id, session, services, lang, t,
+        await send_menu(bot, chat_id, user_id, session, knowledge, translator, lang, t,
                         thread_id=thread_of(msg))
         return
     if op == "on":
         sub = await _subscribe(session, user_id, chat_id, lang)
         await session.commit()  # writes are committed before any round trip to Telegram
         await query.answer(t("sub-subscribed"))
-        await edit_or_send(query, *_menu(sub, services, lang))
+        await edit_or_send(query, *_menu(sub, knowledge, translator, lang))
         return
     if op == "undo":
         sub = await subs.resubscribe(session, user_id, chat_id=chat_id)
@@ -176,12 +179,13 @@ async def on_op(query: CallbackQuery, callback_data: SubOp, bot: Bot, session: A
             await query.answer(t("stale-menu"), show_alert=True)
             return
         await query.answer(t("sub-restored"))
-        await edit_or_send(query, *_menu(sub, services, lang, notice=t("sub-restored")))
+        await edit_or_send(query, *_menu(sub, knowledge, translator, lang,
+                                         notice=t("sub-restored")))
         return
     sub = await subs.get(session, user_id)
     if sub is None or not sub.active:
         await query.answer(t("sub-not-subscribed"))
-        await edit_or_send(query, *_menu(sub, services, lang))
+        await edit_or_send(query, *_menu(sub, knowledge, translator, lang))
         return
     if op == "off":
         await subs.unsubscribe(session, user_id)
@@ -189,39 +193,42 @@ async def on_op(query: CallbackQuery, callback_data: SubOp, bot: Bot, session: A
         await query.answer()
         await edit_or_send(query, t("sub-unsubscribed"), keyboards.unsubscribed_keyboard(t))
     else:  # "all"
-        await _change(query, session, services, lang, t, {"tags": None})
+        await _change(query, session, knowledge, translator, lang, t, {"tags": None})
 
 
-async def _change(query: CallbackQuery, session: AsyncSession, services: Services, lang: str,
-                  t: Translate, settings: dict) -> None:
+async def _change(query: CallbackQuery, session: AsyncSession, knowledge: Knowledge,
+                  translator: Translator, lang: str, t: Translate, settings: dict) -> None:
     """Apply one setting of an active subscription and redraw the menu in place."""
     user_id = query.from_user.id
     sub = await subs.get(session, user_id)
     if sub is None or not sub.active:
         await query.answer(t("sub-not-subscribed"))
-        await edit_or_send(query, *_menu(sub, services, lang))
+        await edit_or_send(query, *_menu(sub, knowledge, translator, lang))
         return
     sub = await subs.update_settings(session, user_id, **settings)  # frequency, tags, lang
     await session.commit()
     await query.answer(t("sub-saved"))
-    await edit_or_send(query, *_menu(sub, services, lang))
+    await edit_or_send(query, *_menu(sub, knowledge, translator, lang))
 
 
 async def on_frequency(query: CallbackQuery, callback_data: SubFreq, session: AsyncSession,
-                       services: Services, lang: str, t: Translate) -> None:
-    await _change(query, session, services, lang, t, {"frequency": callback_data.freq})
+                       knowledge: Knowledge, translator: Translator, lang: str,
+                       t: Translate) -> None:
+    await _change(query, session, knowledge, translator, lang, t,
+                  {"frequency": callback_data.freq})
 
 
 async def on_language(query: CallbackQuery, callback_data: SubLang, session: AsyncSession,
-                      services: Services, lang: str, t: Translate) -> None:
-    await _change(query, session, services, lang, t, {"lang": callback_data.lang})
+                      knowledge: Knowledge, translator: Translator, lang: str,
+                      t: Translate) -> None:
+    await _change(query, session, knowledge, translator, lang, t, {"lang": callback_data.lang})
 
 
 _topic_locks: dict[int, asyncio.Lock] = {}
 
 
 async def on_topic(query: CallbackQuery, callback_data: SubTopic, session: AsyncSession,
-                   services: Services, lang: str, t: Translate) -> None:
+                   knowledge: Knowledge, translator: Translator, lang: str, t: Translate) -> None:
     # Two quick taps arrive as two concurrent updates: both must count. The repository
     # toggles under a row lock (PostgreSQL, any number of instances); the local lock keeps
     # one process's taps from meeting in SQLite, which has no row locks.
@@ -230,21 +237,29 @@ async def on_topic(query: CallbackQuery, callback_data: SubTopic, session: Async
     try:
         async with lock:
             sub, changed = await subs.toggle_topic(session, user_id, callback_data.tag,
-                                                   topics(services.knowledge.kb))
+                                                   topics(knowledge.kb))
             await session.commit()  # before any network round trip: the row is locked
             # Still under the local lock: the menus are redrawn in the order of the taps,
             # so the last one drawn shows every tap.
             if sub is None or not sub.active:
                 await query.answer(t("sub-not-subscribed"))
-                await edit_or_send(query, *_menu(sub, services, lang))
+                await edit_or_send(query, *_menu(sub, knowledge, translator, lang))
             elif not changed:
                 await query.answer(t("stale-menu"), show_alert=True)
             else:
                 await query.answer(t("sub-saved"))
-                await edit_or_send(query, *_menu(sub, services, lang))
+                await edit_or_send(query, *_menu(sub, knowledge, translator, lang))
     finally:
         if not lock.locked() and _topic_locks.get(user_id) is lock:
             del _topic_locks[user_id]
+
+
+async def subscribe_action(ctx: ActionContext) -> None:
+    """The action of bot.subscribe: the subscription menu, its current settings or a
+    Subscribe button. Never subscribes by itself: "how do I unsubscribe?" and "stop sending
+    me news" land here too."""
+    await send_menu(ctx.bot, ctx.chat_id, ctx.user_id, ctx.session, ctx.services.knowledge,
+                    ctx.services.translator, ctx.lang, ctx.t, thread_id=ctx.thread_id)
 
 
 def create_router() -> Router:

@@ -23,12 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Config
 from bot.db import create_engine, create_sessionmaker, upgrade
 from bot.db.models import Delivery, Subscription, User
+from bot.db.news import sync_kb_news
 from bot.digest import queue
 from bot.digest.sender import SendOptions, create_digest_client
 from bot.digest.service import DigestService, run_due, status
 from bot.fakeapi import FakeTelegram
 from bot.knowledge import load_knowledge
-from bot.news.store import sync_kb_news
 from bot.text import tghtml
 from tests.support.digest import News, Sub, add_news, add_subscribers
 from tests.support.harness import TOKEN, copy_knowledge

@@ -11,7 +11,7 @@ import yaml
 from bot.knowledge import load_knowledge
 from bot.knowledge.validate import REQUIRED_IDS
 from bot.matching import AnswerEngine
-from bot.matching.normalize import normalize
+from bot.text.normalize import normalize
 
 ROOT = Path(__file__).resolve().parents[1]
 # questions.yaml guided the KB's coverage and the thresholds (dev); holdout.yaml was written

@@ -14,12 +14,13 @@ from sqlalchemy import select
 
 from bot.config import Config
 from bot.db import create_engine, create_sessionmaker, upgrade
+from bot.db import news as store
 from bot.db.models import NewsItem
 from bot.digest import plan
 from bot.digest.sender import SendOptions, create_digest_client
 from bot.digest.service import DigestService
 from bot.fakeapi import FakeTelegram
-from bot.news import feeds, store
+from bot.news import feeds
 from bot.text import tghtml
 from tests.support.digest import News, Sub, add_news, add_subscribers
 from tests.support.harness import TOKEN

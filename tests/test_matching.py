@@ -13,7 +13,7 @@ from bot.knowledge import load_knowledge
 from bot.matching import AnswerEngine
 from bot.matching.analyzer import Analyzer
 from bot.matching.index import build
-from bot.matching.normalize import detect_language, normalize
+from bot.text.normalize import detect_language, normalize
 from tests.conftest import CATEGORIES, write_kb
 
 SYNONYMS = """

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from bot.app.cli import main
+from bot.app.factory import build_services
 from bot.app.reload import reload_knowledge
 from bot.config import Config
 from bot.db import create_engine, create_sessionmaker, upgrade
+from bot.db import news as store
 from bot.knowledge import load_knowledge
 from bot.matching import AnswerEngine
-from bot.news import store
-from bot.services import Knowledge, Services
+from bot.services import Services
 
 ROOT = Path(__file__).resolve().parents[1]
 NEW_ENTRY = """
@@ -47,8 +48,7 @@ async def services(tmp_path: Path):
     kb, _ = load_knowledge(kb_dir)
     db = create_engine(config.database.url)
     await upgrade(db)
-    svc = Services(config=config, knowledge=Knowledge(AnswerEngine(kb, config.matching)),
-                   sessionmaker=create_sessionmaker(db))
+    svc = build_services(config, AnswerEngine(kb, config.matching), create_sessionmaker(db))
     async with svc.sessionmaker() as s:
         await store.sync_kb_news(s, kb)
         await s.commit()

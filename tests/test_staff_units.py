@@ -477,7 +477,7 @@ async def test_empty_database(session: AsyncSession) -> None:
 def test_reload_report() -> None:
     from bot.app.reload import ReloadResult
     from bot.knowledge.yamlsource import Problem
-    from handlers.staff import reload_report
+    from bot.ui.reports import reload_report
 
     t = Translator().for_lang("en")
     ok = ReloadResult(True, [Problem("warning", "kb/a.yaml", 3, "x", "a warning")],

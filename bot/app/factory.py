@@ -12,26 +12,27 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import BotCommand, BotCommandScopeDefault
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app.observability import Metrics, MetricsMiddleware
-from bot.app.reload import watch
+from bot.app.reload import Reloader, watch
 from bot.config import Config
 from bot.config import TokenError as TokenError  # re-exported (bot.app.cli imports it here)
-from bot.db import create_engine, create_sessionmaker, repo
+from bot.db import create_engine, create_sessionmaker, users
+from bot.db.handoffs import OpenConversations
 from bot.db.migrate import upgrade
+from bot.db.news import sync_kb_news
 from bot.db.question_log import QuestionLog
 from bot.i18n import Translator
 from bot.knowledge import load_knowledge
 from bot.matching import AnswerEngine
-from bot.news.store import sync_kb_news
-from bot.services import Knowledge, Services
-from bot.staff.handoff import OpenConversations
-from bot.telegram.flood import FloodGuard
+from bot.services import Knowledge, ReloadHook, Services
+from bot.telegram.flood import FloodCheck, FloodGuard
 from bot.telegram.middlewares import DbSession, Flood, InFlight, UserContext
 from bot.telegram.replies import send_long
 from bot.telegram.retry import RetryMiddleware
 from bot.telegram.session import JsonSession
+from bot.ui.reports import reload_report
 
 log = logging.getLogger(__name__)
 COMMANDS = ("start", "help", "menu", "news", "subscribe", "settings", "unsubscribe", "language")
@@ -111,7 +112,7 @@ class App:
 
     async def mark_blocked(self, chat_id: int) -> None:
         async with self.services.sessionmaker() as session:
-            if await repo.mark_blocked(session, chat_id):
+            if await users.mark_blocked(session, chat_id):
                 await session.commit()
         self.dispatcher["user_context"].forget(chat_id)
 
@@ -128,8 +129,6 @@ class App:
 
     async def notify_reload(self, bot: Bot, result) -> None:
         """Tell the staff chat what an automatic reload did (or why it refused)."""
-        from handlers.staff import reload_report
-
         chat = self.config.staff.chat_id
         if chat is None:
             return
@@ -147,8 +146,7 @@ class App:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if not await self.inflight.wait_idle(timeout):
             log.warning("%d update(s) still running at shutdown", self.inflight.count)
-        if self.services.questions is not None:
-            await self.services.questions.close()
+        await self.services.questions.close()
         if self.redis is not None:
             await self.redis.aclose()
         if bot is not None:  # blocked users being marked in the background
@@ -158,10 +156,34 @@ class App:
         await self.db.dispose()
 
 
+def build_services(config: Config, engine: AnswerEngine,
+                   sessionmaker: async_sessionmaker[AsyncSession], *, redis: Any = None,
+                   translator: Translator | None = None) -> Services:
+    """Everything handlers share, complete before any dispatcher exists. With ``redis`` (a
+    redis.asyncio client) flood counters are shared by every instance."""
+    from handlers import get_actions
+
+    knowledge = Knowledge(engine)
+    flood: FloodCheck
+    if redis is not None:
+        from bot.telegram.flood_redis import RedisFloodGuard
+
+        flood = RedisFloodGuard(redis, config.bot.flood.messages, config.bot.flood.seconds)
+    else:
+        flood = FloodGuard(config.bot.flood.messages, config.bot.flood.seconds)
+    hooks: list[ReloadHook] = []
+    return Services(config=config, knowledge=knowledge, sessionmaker=sessionmaker,
+                    translator=translator or Translator(), flood=flood,
+                    questions=QuestionLog(sessionmaker),
+                    conversations=OpenConversations(sessionmaker),
+                    reload=Reloader(config, knowledge, sessionmaker, hooks),
+                    actions=get_actions(), on_reload=hooks)
+
+
 def create_dispatcher(services: Services, *, metrics: Metrics | None = None,
                       redis: Any = None) -> tuple[Dispatcher, InFlight]:
-    """With ``redis`` (a redis.asyncio client) conversation state and flood counters are
-    shared by every instance; without it they live in this process."""
+    """With ``redis`` (a redis.asyncio client) conversation state is shared by every
+    instance; without it, it lives in this process."""
     from handlers import get_routers
 
     config = services.config
@@ -171,19 +193,13 @@ def create_dispatcher(services: Services, *, metrics: Metrics | None = None,
     if redis is not None:
         from aiogram.fsm.storage.redis import RedisStorage
 
-        from bot.telegram.flood_redis import RedisFloodGuard
-
         storage = RedisStorage(redis)
-        services.flood = services.flood or RedisFloodGuard(
-            redis, config.bot.flood.messages, config.bot.flood.seconds)
     dp = Dispatcher(storage=storage, **services.as_kwargs(), user_context=user_context,
                     metrics=metrics or Metrics())
     dp.update.outer_middleware(MetricsMiddleware(dp["metrics"]))
     dp.update.outer_middleware(inflight)
     dp.update.outer_middleware(DbSession(services.sessionmaker))
     dp.update.outer_middleware(user_context)
-    services.flood = services.flood or FloodGuard(config.bot.flood.messages,
-                                                  config.bot.flood.seconds)
     dp.message.outer_middleware(Flood(services.flood))
     dp.include_routers(*get_routers(config))
     dp.startup.register(_set_commands)
@@ -205,19 +221,16 @@ async def build_app(config: Config, *, migrate: bool = True) -> App:
     db = create_engine(config.database.url, echo=config.database.echo)
     if migrate:
         await upgrade(db)
-    services = Services(config=config, knowledge=Knowledge(engine),
-                        sessionmaker=create_sessionmaker(db))
-    services.open_conversations = OpenConversations(services.sessionmaker)
-    services.questions = QuestionLog(services.sessionmaker)
-    if migrate:
-        async with services.sessionmaker() as session:
-            await sync_kb_news(session, kb)
-            await session.commit()
     redis = None
     if config.redis.url:
         from redis.asyncio import Redis
 
         redis = Redis.from_url(config.redis.url)
+    services = build_services(config, engine, create_sessionmaker(db), redis=redis)
+    if migrate:
+        async with services.sessionmaker() as session:
+            await sync_kb_news(session, kb)
+            await session.commit()
     metrics = Metrics()
     dp, inflight = create_dispatcher(services, metrics=metrics, redis=redis)
     return App(config, services, dp, db, inflight, metrics=metrics, redis=redis)

@@ -9,58 +9,64 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Config
+from bot.db.news import sync_kb_news
 from bot.knowledge import KBError, load_knowledge
-from bot.knowledge.diff import KBDiff, diff
-from bot.knowledge.yamlsource import Problem
+from bot.knowledge.diff import ReloadResult, diff
 from bot.matching import AnswerEngine
-from bot.services import Services
+from bot.services import Knowledge, ReloadHook, Services
 
 log = logging.getLogger(__name__)
 
+__all__ = ["ReloadResult", "Reloader", "reload_knowledge", "watch"]
 
-@dataclass
-class ReloadResult:
-    ok: bool
-    problems: list[Problem] = field(default_factory=list)
-    changes: KBDiff | None = None
-    new_news_ids: list[int] = field(default_factory=list)  # news_items rows added
 
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.level == "error"]
+class Reloader:
+    """``await reloader()`` reloads the live KB from ``knowledge.path`` (or a directory);
+    handlers get it as ``reload`` (see :class:`bot.services.Services`)."""
+
+    def __init__(self, config: Config, knowledge: Knowledge,
+                 sessionmaker: async_sessionmaker[AsyncSession], hooks: list[ReloadHook]):
+        self.config = config
+        self.knowledge = knowledge
+        self.sessionmaker = sessionmaker
+        self.hooks = hooks  # Services.on_reload: the same list, filled by the app
+
+    async def __call__(self, directory: Path | str | None = None) -> ReloadResult:
+        directory = Path(directory or self.config.knowledge.path)
+        loop = asyncio.get_running_loop()
+        try:
+            # Parsing and indexing take a moment: keep the event loop serving meanwhile.
+            kb, problems = await loop.run_in_executor(
+                None, lambda: load_knowledge(directory, strict=False))
+        except KBError as exc:
+            return ReloadResult(False, exc.problems)
+        if any(p.level == "error" for p in problems):
+            log.warning("KB reload refused: %d error(s)",
+                        sum(p.level == "error" for p in problems))
+            return ReloadResult(False, problems)
+        engine = await loop.run_in_executor(
+            None, lambda: AnswerEngine(kb, self.config.matching))
+        changes = diff(self.knowledge.kb, kb)
+        self.knowledge.swap(engine)
+        async with self.sessionmaker() as session:
+            new_ids = await sync_kb_news(session, kb)
+            await session.commit()
+        log.info("KB reloaded: %s", "; ".join(changes.lines()))
+        for hook in list(self.hooks):
+            try:
+                await hook(ReloadResult(True, problems, changes, new_ids))
+            except Exception:  # a hook must not undo a good reload
+                log.exception("reload hook failed")
+        return ReloadResult(True, problems, changes, new_ids)
 
 
 async def reload_knowledge(services: Services, directory: Path | None = None) -> ReloadResult:
-    from bot.news.store import sync_kb_news
-
-    directory = Path(directory or services.config.knowledge.path)
-    loop = asyncio.get_running_loop()
-    try:
-        # Parsing and indexing take a moment: keep the event loop serving meanwhile.
-        kb, problems = await loop.run_in_executor(
-            None, lambda: load_knowledge(directory, strict=False))
-    except KBError as exc:
-        return ReloadResult(False, exc.problems)
-    if any(p.level == "error" for p in problems):
-        log.warning("KB reload refused: %d error(s)", sum(p.level == "error" for p in problems))
-        return ReloadResult(False, problems)
-    engine = await loop.run_in_executor(
-        None, lambda: AnswerEngine(kb, services.config.matching))
-    changes = diff(services.knowledge.kb, kb)
-    services.knowledge.swap(engine)
-    async with services.sessionmaker() as session:
-        new_ids = await sync_kb_news(session, kb)
-        await session.commit()
-    log.info("KB reloaded: %s", "; ".join(changes.lines()))
-    for hook in services.on_reload:
-        try:
-            await hook(ReloadResult(True, problems, changes, new_ids))
-        except Exception:  # a hook must not undo a good reload
-            log.exception("reload hook failed")
-    return ReloadResult(True, problems, changes, new_ids)
+    return await services.reload(directory)
 
 
 async def watch(services: Services, notify: Callable[[ReloadResult], Awaitable[None]],
@@ -71,7 +77,7 @@ async def watch(services: Services, notify: Callable[[ReloadResult], Awaitable[N
     directory = Path(services.config.knowledge.path)
     async for _changes in awatch(directory, stop_event=stop, debounce=debounce_ms,
                                  recursive=True):
-        result = await reload_knowledge(services, directory)
+        result = await services.reload(directory)
         try:
             await notify(result)
         except Exception:  # a failed notification must not stop the watcher

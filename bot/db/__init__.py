@@ -21,14 +21,9 @@ from bot.db.models import (
     UTCDateTime,
     utcnow,
 )
-from bot.db.repo import (
-    get_user,
-    mark_blocked,
-    record_question,
-    record_vote,
-    set_language,
-    upsert_user,
-)
+from bot.db.questions import record_question
+from bot.db.users import get_user, mark_blocked, set_language, upsert_user
+from bot.db.votes import record_vote
 
 __all__ = [
     "MAX_QUESTION_LENGTH",

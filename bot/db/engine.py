@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
@@ -88,3 +89,19 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Session factory; objects stay usable after commit (no lazy reload in async code)."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# --- shared by the data-access modules -------------------------------------------------------
+
+#: Make RETURNING rows overwrite identity-map copies.
+REFRESH = {"populate_existing": True}
+
+
+def dialect_insert(session: AsyncSession) -> Any:
+    """The dialect's own ``insert`` construct, the one that has ``on_conflict_*``."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert
+    if name == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"upserts are implemented for sqlite and postgresql, not {name}")

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Question
-from bot.db.repo import Outcome, question_row
+from bot.db.questions import Outcome, question_row
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 500
@@ -46,7 +46,7 @@ class QuestionLog:
 
     async def record(self, *, user_id: int, chat_id: int, text: str, lang: str,
                      matched_id: str | None, score: float, outcome: Outcome) -> int:
-        """Store one question (as bot.db.repo.record_question checks and cuts it) and
+        """Store one question (as bot.db.questions.record_question checks and cuts it) and
         return its id once it is committed. The user row must exist (foreign key)."""
         if self._closed:
             raise RuntimeError("the question log is closed")

@@ -1,6 +1,6 @@
 """News subscriptions: one row per user (the ``subscriptions`` table).
 
-Like :mod:`bot.db.repo`, every function takes an ``AsyncSession`` and only flushes; the
+Like :mod:`bot.db.users`, every function takes an ``AsyncSession`` and only flushes; the
 caller commits. ``tags`` is ``None`` for every topic, else the chosen topics. ``cursor`` is
 the last ``news_items.id`` the subscriber was sent: a new subscription starts at the newest
 item (no flood of old news as the first digest), and unsubscribing keeps the row, so
@@ -15,21 +15,18 @@ from typing import Any, Final
 from sqlalchemy import func, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.engine import dialect_insert as _insert
 from bot.db.models import FREQUENCIES, NewsItem, Subscription, utcnow
-from bot.db.repo import _insert
 
 DEFAULT_FREQUENCY: Final = "daily"
 MAX_TAGS: Final = 50
-
 
 class _Unset:
     def __repr__(self) -> str:
         return "UNSET"
 
-
 UNSET: Any = _Unset()  # "leave as it is" (``tags=None`` means every topic)
 _REFRESH = {"populate_existing": True}
-
 
 def normalize_tags(tags: Iterable[str] | None) -> list[str] | None:
     """Sorted, without duplicates; an empty choice means every topic (``None``)."""
@@ -42,12 +39,10 @@ def normalize_tags(tags: Iterable[str] | None) -> list[str] | None:
         raise ValueError(f"at most {MAX_TAGS} topics")
     return out or None
 
-
 def _tags_value(tags: list[str] | None) -> Any:
     """Every topic is SQL NULL (not JSON null), so ``tags IS NULL`` finds it on both
     backends."""
     return null() if tags is None else tags
-
 
 def toggle_tag(tags: list[str] | None, tag: str) -> list[str] | None:
     """The topics after tapping ``tag``: add it, or remove it (none left = every topic)."""
@@ -55,20 +50,16 @@ def toggle_tag(tags: list[str] | None, tag: str) -> list[str] | None:
     current ^= {tag}
     return normalize_tags(current)
 
-
 def _check_frequency(frequency: str) -> None:
     if frequency not in FREQUENCIES:
         raise ValueError(f"frequency must be one of {FREQUENCIES}, not {frequency!r}")
-
 
 async def max_news_id(session: AsyncSession) -> int:
     """The newest news_items.id (withdrawn ones included: ids are order of appearance)."""
     return await session.scalar(select(func.max(NewsItem.id))) or 0
 
-
 async def get(session: AsyncSession, user_id: int) -> Subscription | None:
     return await session.get(Subscription, user_id, populate_existing=True)
-
 
 async def subscribe(session: AsyncSession, user_id: int, chat_id: int, lang: str,
                     frequency: str = DEFAULT_FREQUENCY,
@@ -93,7 +84,6 @@ async def subscribe(session: AsyncSession, user_id: int, chat_id: int, lang: str
     ).returning(Subscription)
     return (await session.execute(stmt, execution_options=_REFRESH)).scalar_one()
 
-
 async def update_settings(session: AsyncSession, user_id: int, *, frequency: str = UNSET,
                           tags: Iterable[str] | None = UNSET, lang: str = UNSET,
                           chat_id: int = UNSET) -> Subscription | None:
@@ -109,7 +99,6 @@ async def update_settings(session: AsyncSession, user_id: int, *, frequency: str
     if chat_id is not UNSET:
         values["chat_id"] = chat_id
     return await _update(session, user_id, values)
-
 
 async def toggle_topic(session: AsyncSession, user_id: int, tag: str,
                        offered: Collection[str]) -> tuple[Subscription | None, bool]:
@@ -133,14 +122,12 @@ async def toggle_topic(session: AsyncSession, user_id: int, tag: str,
     tags = _tags_value(normalize_tags(toggle_tag(chosen, tag)))
     return await _update(session, user_id, {"tags": tags}), True
 
-
 async def unsubscribe(session: AsyncSession, user_id: int) -> Subscription | None:
     """Stop sending; settings and cursor stay for an Undo. None when there is no row."""
     sub = await get(session, user_id)
     if sub is None or not sub.active:
         return sub
     return await _update(session, user_id, {"active": False, "unsubscribed_at": utcnow()})
-
 
 async def resubscribe(session: AsyncSession, user_id: int,
                       chat_id: int | None = None) -> Subscription | None:
@@ -149,7 +136,6 @@ async def resubscribe(session: AsyncSession, user_id: int,
     if chat_id is not None:
         values["chat_id"] = chat_id
     return await _update(session, user_id, values)
-
 
 async def count_by(session: AsyncSession, frequency: str | None = None,
                    lang: str | None = None, *, active: bool = True) -> int:
@@ -161,7 +147,6 @@ async def count_by(session: AsyncSession, frequency: str | None = None,
         query = query.where(Subscription.lang == lang)
     return await session.scalar(query) or 0
 
-
 async def counts(session: AsyncSession, *, active: bool = True) -> dict[tuple[str, str], int]:
     """Subscriptions per (frequency, lang), for statistics."""
     rows = await session.execute(
@@ -169,7 +154,6 @@ async def counts(session: AsyncSession, *, active: bool = True) -> dict[tuple[st
         .where(Subscription.active == active)
         .group_by(Subscription.frequency, Subscription.lang))
     return {(f, lang): n for f, lang, n in rows}
-
 
 async def _update(session: AsyncSession, user_id: int,
                   values: dict[str, Any]) -> Subscription | None:

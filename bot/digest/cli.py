@@ -84,9 +84,9 @@ class Bars:
 
 async def _sync_news(config: Config, sessions: Any) -> None:
     """Bring news_items up to date as the bot would (KB files, then feeds)."""
+    from bot.db.news import sync_kb_news
     from bot.knowledge import KBError, load_knowledge
     from bot.news import feeds
-    from bot.news.store import sync_kb_news
 
     try:
         kb, _ = load_knowledge(config.knowledge.path)

@@ -13,7 +13,7 @@ import yaml
 
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.yamlsource import Problem
-from bot.matching.normalize import normalize
+from bot.text.normalize import normalize
 
 
 @dataclass

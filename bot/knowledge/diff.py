@@ -1,10 +1,12 @@
-"""What changed between two knowledge bases: for reload summaries and ``kb diff``."""
+"""What changed between two knowledge bases (for reload summaries and ``kb diff``), and what
+a reload did."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from bot.knowledge.models import KnowledgeBase
+from bot.knowledge.yamlsource import Problem
 
 
 @dataclass(frozen=True)
@@ -75,3 +77,17 @@ def diff(old: KnowledgeBase, new: KnowledgeBase) -> KBDiff:
                             if strip(old_news[i]) != strip(new_news[i])),
         categories_changed=cats_old != cats_new,
     )
+
+
+@dataclass
+class ReloadResult:
+    """What a reload did: refused (``ok`` False, the errors) or swapped in (the changes)."""
+
+    ok: bool
+    problems: list[Problem] = field(default_factory=list)
+    changes: KBDiff | None = None
+    new_news_ids: list[int] = field(default_factory=list)  # news_items rows added
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.level == "error"]

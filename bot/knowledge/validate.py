@@ -12,7 +12,7 @@ from bot.text import tghtml
 if TYPE_CHECKING:
     from bot.knowledge.loader import Collected
 from bot.knowledge.yamlsource import Problem
-from bot.matching.normalize import normalize
+from bot.text.normalize import normalize
 
 REQUIRED_IDS = (
     "about.overview", "about.history", "about.graduates", "about.international_students",

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import Stemmer
 
 from bot.matching import stopwords
-from bot.matching.normalize import normalize
+from bot.text.normalize import normalize
 
 CHAR_N = (3, 4, 5)
 WORD, FUNCTION, GRAM = "w", "f", "c"  # feature-key prefixes

@@ -9,7 +9,7 @@ from bot.config import MatchingConfig
 from bot.knowledge.models import Entry, KnowledgeBase, NewsItem
 from bot.matching.analyzer import Analyzer
 from bot.matching.index import Index, Params
-from bot.matching.normalize import detect_language
+from bot.text.normalize import detect_language
 
 MAX_QUERY_CHARS = 1000  # a question longer than this is read from its start
 LOW_PRIORITY_CATEGORIES = frozenset({"smalltalk"})
@@ -108,7 +108,8 @@ class AnswerEngine:
         self.config = config or MatchingConfig()
         docs = [(e.id, text) for e in kb.entries.values() for text in entry_documents(e)]
         analyzer = Analyzer(kb.synonyms, kb.neutral)
-        params = params or self.config.params()
+        params = params or Params(unknown_penalty=self.config.unknown_penalty,
+                                  name_penalty=self.config.name_penalty)
         self.index = Index(docs, analyzer, params)
         self._low = {e.id for e in kb.entries.values() if e.category in LOW_PRIORITY_CATEGORIES}
         self._news_entry = next((e for e in sorted(kb.entries.values(),

@@ -24,8 +24,8 @@ from rapidfuzz import fuzz, process
 from scipy import sparse
 
 from bot.matching.analyzer import FUNCTION, GRAM, Analyzer
-from bot.matching.normalize import proper_names
 from bot.matching.typos import Corrector
+from bot.text.normalize import proper_names
 
 # In very large indexes, features that occur in more than this share of all phrasings are
 # left out of the scoring sum (they still count in the query's norm): they add little to

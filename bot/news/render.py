@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from urllib.parse import urlparse
 
+from bot.db import news as store
 from bot.db.models import NewsItem as NewsRow
 from bot.i18n import Translate
 from bot.knowledge.models import NewsItem as KbNewsItem
-from bot.news import store
 from bot.text import tghtml
 
 LIST_SUMMARY = 350  # characters of a summary in the list; the item itself shows everything

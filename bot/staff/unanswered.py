@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Feedback, Question, utcnow
 from bot.matching import AnswerEngine
-from bot.matching.normalize import normalize
+from bot.text.normalize import normalize
 
 SIMILAR = 72  # token-sort ratio (0-100) for two questions to join one group
 MIN_CLOSEST = 1.0  # engine score below which no entry is proposed as the closest

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Awaitable
 from enum import Enum
+from typing import Protocol
 
 
 class Verdict(Enum):
     OK = "ok"
     WARN = "warn"  # first message over the limit: tell the user once
     DROP = "drop"  # later ones: ignore silently
+
+
+class FloodCheck(Protocol):
+    """Per-user flood protection: :class:`FloodGuard` in this process, or
+    :class:`~bot.telegram.flood_redis.RedisFloodGuard` shared by every instance (async)."""
+
+    def check(self, user_id: int, now: float) -> Verdict | Awaitable[Verdict]: ...
 
 
 class FloodGuard:

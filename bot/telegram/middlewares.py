@@ -13,9 +13,9 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject, User
 
-from bot.db import repo
+from bot.db import users
 from bot.i18n import Translator, language_of
-from bot.telegram.flood import FloodGuard, Verdict
+from bot.telegram.flood import FloodCheck, Verdict
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class UserContext(BaseMiddleware):
             now = time.monotonic()
             cached = self._seen.get(user.id)
             if cached is None or now - cached[0] > self.REFRESH:
-                row = await repo.upsert_user(
+                row = await users.upsert_user(
                     data["session"], user.id, username=user.username,
                     first_name=user.first_name, language_code=user.language_code)
                 # Committed at once: a short write transaction, and the row survives a
@@ -138,7 +138,7 @@ class UserContext(BaseMiddleware):
 class Flood(BaseMiddleware):
     """Drops messages over the per-user limit; the first one over gets a notice."""
 
-    def __init__(self, guard: FloodGuard) -> None:
+    def __init__(self, guard: FloodCheck) -> None:
         self.guard = guard
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,3 +73,11 @@ async def by_kb_id(session: AsyncSession, kb_id: str) -> NewsRow | None:
 def text(row: NewsRow, field: str, lang: str) -> str:
     values: dict[str, str] = row.content.get(field) or {}
     return values.get(lang) or next(iter(values.values()), "")
+
+
+async def between(session: AsyncSession, after: int, upto: int) -> list[Any]:
+    """Rows (Core, not entities) of the items with ``after < id <= upto``, withdrawn ones
+    included: what digest planning chooses from."""
+    table = NewsRow.__table__
+    query = select(table).where(table.c.id > after, table.c.id <= upto)
+    return list((await session.execute(query)).all())

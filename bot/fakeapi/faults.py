@@ -4,6 +4,7 @@ Tests need to provoke the failures a production bot must survive (429 with ``ret
 a user who blocked the bot, a 5xx, a connection cut mid-request) deterministically, so faults
 are queued explicitly and consumed by the next matching call. Rate limits are separate because
 benchmarks need them to emerge from traffic, the way Telegram's flood control does.
+FaultsMixin puts both on FakeTelegram as fail_next() and set_rate_limits().
 """
 
 from __future__ import annotations
@@ -139,3 +140,73 @@ class RateLimiter:
         if self._global is not None:
             self._global.take()
         return 0
+
+
+def normalize_chat_id(value: Any) -> int | str | None:
+    """Normalise a chat_id parameter so faults match whether it came as int or string."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+class FaultsMixin:
+    """fail_next() and flood limits; part of FakeTelegram, which runs the queued faults."""
+
+    faults: FaultPlan
+    limiter: RateLimiter
+
+    def fail_next(
+        self,
+        method: str | None = None,
+        error_code: int | None = 429,
+        retry_after: int | None = 2,
+        description: str | None = None,
+        chat_id: Any = None,
+        times: int = 1,
+        *,
+        drop_connection: bool = False,
+        parameters: dict[str, Any] | None = None,
+        delay: float = 0.0,
+    ) -> Fault:
+        """Make the next ``times`` matching calls fail instead of running.
+
+        ``method`` None or "*" matches any method except getUpdates; ``chat_id`` narrows it
+        to one chat. ``drop_connection`` closes the TCP connection without answering;
+        ``error_code=None`` with ``delay`` just slows the call down.
+        """
+        fault = Fault(
+            method=None if method in (None, "*") else method.lower(),  # type: ignore[union-attr]
+            error_code=error_code,
+            retry_after=retry_after,
+            description=description,
+            chat_id=normalize_chat_id(chat_id.id if hasattr(chat_id, "id") else chat_id),
+            times=times,
+            drop_connection=drop_connection,
+            parameters=parameters,
+            delay=delay,
+        )
+        self.faults.add(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def set_rate_limits(
+        self, global_rate: float | None = None, per_chat_rate: float | None = None
+    ) -> None:
+        """Change flood limits (messages per second); None disables that limit."""
+        self.limiter.configure(global_rate, per_chat_rate)
+
+    @property
+    def global_rate(self) -> float | None:
+        return self.limiter.global_rate
+
+    @property
+    def per_chat_rate(self) -> float | None:
+        return self.limiter.per_chat_rate

@@ -6,8 +6,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from .methods import new_query_id, photo_sizes, reply_snapshot
-from .validate import inline_buttons, utf16_len
+from .entities import utf16_len
+from .methods.common import reply_snapshot
+from .methods.interaction import new_query_id
+from .methods.media import photo_sizes
+from .validate import inline_buttons
 
 if TYPE_CHECKING:
     from .server import FakeTelegram

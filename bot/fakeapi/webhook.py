@@ -4,7 +4,8 @@ Delivery is sequential and in order (Telegram's ``max_connections`` parallelism 
 simulated) because ordered delivery keeps webhook tests deterministic. A failed delivery is
 retried with backoff and reported through getWebhookInfo's last_error_* fields. If the bot
 answers the POST with a method call in the body (aiogram's "reply into webhook"), that call is
-executed, exactly as Telegram executes it.
+executed, exactly as Telegram executes it. WebhookMixin gives FakeTelegram the registration
+that setWebhook stores and getWebhookInfo reports.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ from .errors import ApiError
 from .params import Upload
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from .server import FakeTelegram
+    from .state import UpdateQueue
 
 log = logging.getLogger("bot.fakeapi.webhook")
 
@@ -146,3 +150,39 @@ class WebhookWorker:
         # Telegram gives the bot no feedback for a failed reply-in-webhook call.
         with contextlib.suppress(ApiError):
             await self.api.execute(method, params, via="webhook_reply")
+
+
+class WebhookMixin:
+    """The registration setWebhook stores and getWebhookInfo reports; part of FakeTelegram."""
+
+    webhook: dict[str, Any] | None
+    updates: UpdateQueue
+    _runner: web.AppRunner | None
+    _webhook_worker: WebhookWorker
+
+    async def set_webhook(self, config: dict[str, Any] | None) -> None:
+        self.webhook = config
+        if config is None:
+            await self._webhook_worker.stop()
+        elif self._runner is not None:
+            self._webhook_worker.start()
+            self._webhook_worker.kick()
+
+    def webhook_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "url": self.webhook["url"] if self.webhook else "",
+            "has_custom_certificate": bool(self.webhook and
+                                           self.webhook.get("has_custom_certificate")),
+            "pending_update_count": len(self.updates),
+        }
+        if self.webhook:
+            info["max_connections"] = self.webhook["max_connections"]
+            if self.webhook.get("ip_address"):
+                info["ip_address"] = self.webhook["ip_address"]
+            if self.webhook.get("allowed_updates"):
+                info["allowed_updates"] = self.webhook["allowed_updates"]
+            worker = self._webhook_worker
+            if worker.last_error_date:
+                info["last_error_date"] = worker.last_error_date
+                info["last_error_message"] = worker.last_error_message
+        return info

@@ -365,7 +365,8 @@ async def test_interrupted_broadcast_is_finished_after_a_restart_once(tmp_path):
         [run] = await broadcast_runs(h)
         assert run.status == "sending"
         # The next engine (a restarted bot) resumes the broadcast at start-up.
-        h.app.digests = await start_digests(h.app, h.bot, scheduler=False)
+        h.app.digests = await start_digests(h.app.config, h.app.services.sessionmaker, h.bot,
+                                           h.app.services.translator, scheduler=False)
         (final,) = await h.api.wait_for(
             lambda r: r["plain_text"].startswith(FINISHED) and r["method"] == "sendMessage",
             chat_id=STAFF_CHAT, since=mark, timeout=15)

@@ -342,7 +342,6 @@ async def test_graceful_stop_mid_run_then_resume_sends_the_rest_once(tmp_path) -
 async def test_instant_digest_follows_a_kb_reload_and_the_scheduler_runs(tmp_path) -> None:
     from bot.app.factory import build_app, create_bot
     from bot.app.reload import reload_knowledge
-    from bot.digest import start_digests
 
     async with environment(tmp_path, instant_check_seconds=0.5) as env:
         copy_knowledge(tmp_path / "kb")
@@ -352,7 +351,8 @@ async def test_instant_digest_follows_a_kb_reload_and_the_scheduler_runs(tmp_pat
         await add_subscribers(env.sessions, [Sub(1, "ru", "instant", cursor=start),
                                              Sub(2, "en", "daily", cursor=start)])
         register(env, 1, 2)
-        service = await start_digests(app, bot)
+        await app.start_background(bot)  # start_digests, wired into the app
+        service = app.digests
         try:
             assert {j.id for j in service.scheduler.get_jobs()} == {
                 "digest-daily", "digest-weekly", "digest-instant"}

@@ -125,7 +125,11 @@ class App:
             self._stop = asyncio.Event()
             self._tasks.append(asyncio.create_task(
                 watch(self.services, lambda r: self.notify_reload(bot, r), self._stop)))
-        self.digests = await start_digests(self, bot)
+        digests = await start_digests(self.config, self.services.sessionmaker, bot,
+                                      self.services.translator)
+        self.dispatcher["digests"] = digests  # handlers (staff /broadcast) get it by this name
+        self.services.on_reload.append(digests.on_reload)  # instant digests after KB reloads
+        self.digests = digests
 
     async def notify_reload(self, bot: Bot, result) -> None:
         """Tell the staff chat what an automatic reload did (or why it refused)."""
@@ -137,6 +141,10 @@ class App:
 
     async def close(self, timeout: float = 10.0, bot: Bot | None = None) -> None:
         if self.digests is not None:
+            if self.dispatcher.get("digests") is self.digests:
+                del self.dispatcher["digests"]
+            if self.digests.on_reload in self.services.on_reload:
+                self.services.on_reload.remove(self.digests.on_reload)
             await self.digests.stop()
             self.digests = None
         if self._stop is not None:

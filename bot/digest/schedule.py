@@ -13,16 +13,21 @@ first, so "0 10 * * 1" fires on Mondays as any cron user expects.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import DigestConfig
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 SCHEDULED_KINDS: Final[tuple[str, ...]] = ("daily", "weekly")
 _DAY_NAMES: Final = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -143,3 +148,34 @@ def _aware(now: datetime) -> datetime:
     if now.tzinfo is None:
         raise ValueError("pass an aware datetime")
     return now
+
+
+# --- the running bot's jobs ------------------------------------------------------------------
+
+
+def build_scheduler(cfg: DigestConfig, *, scheduled: Callable[[str], Awaitable[None]],
+                    instant: Callable[[], Awaitable[None]],
+                    feeds: Callable[[], Awaitable[None]] | None = None,
+                    feed_minutes: float = 15.0) -> AsyncIOScheduler:
+    """APScheduler (not started yet) in ``cfg.timezone``: ``scheduled(kind)`` on each
+    kind's cron trigger, ``instant()`` every ``cfg.instant_check_seconds``, and ``feeds()``
+    every ``feed_minutes`` (the first a second from now) when given. Overlapping and
+    missed firings are coalesced into one."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    tz = ZoneInfo(cfg.timezone)
+    # APScheduler logs every execution at INFO: every 20 s for the instant check.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+    sched = AsyncIOScheduler(timezone=tz, event_loop=asyncio.get_running_loop())
+    common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 3600,
+              "replace_existing": True}
+    for kind, trigger in triggers(cfg).items():
+        sched.add_job(scheduled, trigger, args=[kind], id=f"digest-{kind}", **common)
+    sched.add_job(instant, IntervalTrigger(seconds=cfg.instant_check_seconds, timezone=tz),
+                  id="digest-instant", **common)
+    if feeds is not None:
+        sched.add_job(feeds, IntervalTrigger(minutes=feed_minutes, timezone=tz),
+                      id="news-feeds", next_run_time=datetime.now(tz) + timedelta(seconds=1),
+                      **common)
+    return sched

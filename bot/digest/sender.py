@@ -31,17 +31,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import random
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
-from bot.config import Config, DigestConfig, check_token
 from bot.db.models import utcnow
 from bot.digest import queue
 from bot.digest.client import (
-    CONNECTIONS,
     ApiError,
     BadAnswer,
     BotApiClient,
@@ -51,110 +45,21 @@ from bot.digest.client import (
     ServerError,
     Unauthorized,
 )
+from bot.digest.options import REQUEST_TIMEOUT, SendOptions, create_digest_client, make_pacer
 from bot.digest.pace import Pacer, Sleep
+from bot.digest.summary import Progress, Summary
+
+__all__ = ["REQUEST_TIMEOUT", "SHARE_EVERY", "FatalSendError", "Progress", "RunSender",
+           "SendOptions", "Summary", "create_digest_client", "make_pacer"]
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int, int], None]  # (run id, deliveries just finished, run's total)
-REQUEST_TIMEOUT = 20
 #: How often a sender counts the instances sending with it (seconds; see Pacer.set_share).
 SHARE_EVERY = 1.0
 
 
 class FatalSendError(RuntimeError):
     """Nothing can be sent (e.g. 401: the token was revoked)."""
-
-
-# --- the client ------------------------------------------------------------------------------
-
-
-def create_digest_client(config: Config, token: str | None = None, *,
-                         api_server: str | None = None,
-                         connections: int = CONNECTIONS) -> BotApiClient:
-    """A digest client straight from the configuration (the CLI has no running bot).
-    :class:`~bot.config.TokenError` when BOT_TOKEN is missing or malformed. Close it with
-    ``await client.close()``."""
-    token = check_token(token or (config.token.get_secret_value() if config.token else None))
-    return BotApiClient(token, api_server=api_server or config.telegram.api_server,
-                        connections=connections)
-
-
-# --- results ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Summary:
-    """What one or more runs did (this process's share of them)."""
-
-    runs: list[int] = field(default_factory=list)
-    planned: int = 0  # deliveries created by planning in this call
-    sent: int = 0
-    failed: int = 0
-    blocked: int = 0
-    uncertain: int = 0  # found interrupted mid-send by a dead worker (never resent)
-    retry_after_waits: int = 0  # 429s honoured
-    retries: int = 0  # 5xx / network errors retried
-    messages: int = 0  # Telegram messages sent (a digest may take several)
-    remaining: int = 0  # still open at the end (held by other workers)
-    first_send: float | None = None  # loop time of the first / last message sent
-    last_send: float | None = None
-
-    def merge(self, other: Summary) -> Summary:
-        self.runs.extend(r for r in other.runs if r not in self.runs)
-        for name in ("planned", "sent", "failed", "blocked", "uncertain",
-                     "retry_after_waits", "retries", "messages", "remaining"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        if other.first_send is not None:
-            self.first_send = min(self.first_send or other.first_send, other.first_send)
-        if other.last_send is not None:
-            self.last_send = max(self.last_send or other.last_send, other.last_send)
-        return self
-
-    @property
-    def done(self) -> int:
-        return self.sent + self.failed + self.blocked + self.uncertain
-
-    def line(self) -> str:
-        text = (f"sent {self.sent}, failed {self.failed}, blocked {self.blocked}, "
-                f"uncertain {self.uncertain}; {self.messages} message(s), "
-                f"{self.retry_after_waits} 429 wait(s), {self.retries} retry(ies)")
-        if self.remaining:
-            text += f"; {self.remaining} still held by other workers"
-        return text
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in (
-            "runs", "planned", "sent", "failed", "blocked", "uncertain",
-            "retry_after_waits", "retries", "messages", "remaining")}
-
-
-@dataclass
-class SendOptions:
-    retries: int = 5
-    lease_seconds: float = 300.0
-    paid_broadcast: bool = False
-    workers: int = 32
-    claim_batch: int = 100
-    base_delay: float = 0.5  # backoff for 5xx / network errors: base * 2**n, capped
-    max_delay: float = 30.0
-    request_timeout: int = REQUEST_TIMEOUT
-
-    @classmethod
-    def from_config(cls, cfg: DigestConfig, **overrides: Any) -> SendOptions:
-        # Workers wait for their slot, then for the commit and Telegram's answer: enough of
-        # them to cover ~0.2 s of that at the full rate (parts of long digests wait for
-        # their chat in a timer, not in a worker).
-        workers = min(256, max(8, math.ceil(cfg.rate * 0.2)))
-        claim_batch = min(1000, max(20, math.ceil(cfg.rate * 2)))
-        values: dict[str, Any] = {"retries": cfg.retries, "lease_seconds": cfg.lease_seconds,
-                                  "paid_broadcast": cfg.paid_broadcast, "workers": workers,
-                                  "claim_batch": claim_batch}
-        values.update(overrides)
-        return cls(**values)
-
-
-def make_pacer(cfg: DigestConfig, **kwargs: Any) -> Pacer:
-    return Pacer(cfg.rate, cfg.per_chat_rate, **kwargs)
 
 
 # --- sending one run -------------------------------------------------------------------------

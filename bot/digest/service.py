@@ -1,371 +1,45 @@
 """The digest engine as the running bot and the CLI use it.
 
-:class:`DigestService` owns one pacer and one group-commit writer for the process, plans and
-sends runs, and (in the bot) runs the APScheduler jobs: daily and weekly cron triggers in
-``digest.timezone``, an instant check every ``instant_check_seconds``, and a feed poll
-every ``news.poll_minutes`` when feeds are configured.
-
-Runs of one kind are processed one at a time (an instant run never overtakes the previous
-one); runs of different kinds run side by side through the shared pacer, so a daily digest
-to 100,000 people (over an hour at 25/s) does not hold instant news back, and together they
-stay within the limits.
-
-Entry points (see the module's __init__ for the wiring):
-``start_digests(app, bot)``, ``run_due(...)``, ``status(...)``, ``DigestService.on_reload``.
+Entry points (see the package's __init__ for the wiring): :func:`start_digests` (the bot),
+:func:`run_due` (``digest send``), :func:`status` (``digest status``), :func:`on_news_added`;
+the engine itself, :class:`DigestService`, is in :mod:`bot.digest.engine`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import Awaitable, Callable, Coroutine
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
-
-from sqlalchemy import exists, select
+from datetime import datetime
+from typing import Any
 
 from bot.config import Config
-from bot.db.models import Subscription, User, utcnow
+from bot.db.models import utcnow
 from bot.digest import queue, schedule
 from bot.digest.client import BotApiClient
-from bot.digest.pace import Pacer
-from bot.digest.sender import Progress, RunSender, SendOptions, Summary, make_pacer
+from bot.digest.engine import (
+    CATCH_UP,
+    KINDS,
+    RESUMABLE,
+    RESUME_EVERY,
+    DigestService,
+    due_runs,
+)
+from bot.digest.summary import Progress, Summary
 from bot.i18n import Translator
 
-if TYPE_CHECKING:
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-log = logging.getLogger(__name__)
-
-#: A scheduled slot missed while the bot was down is still sent at start-up if it is at
-#: most this old (a daily digest at 15:00 instead of 10:00 beats none; a weekly one on
-#: Thursday would rather wait for Monday).
-CATCH_UP: Final = timedelta(hours=6)
-#: How often the running bot looks for unfinished runs to take over (seconds).
-RESUME_EVERY: Final = 60.0
-KINDS: Final = ("instant", "daily", "weekly")
-#: Kinds of unfinished runs a restarted engine resumes: digests, and staff broadcasts
-#: (planned by bot.digest.broadcast, sent by :meth:`DigestService.send_planned`).
-RESUMABLE: Final = (*KINDS, "broadcast")
+__all__ = ["CATCH_UP", "KINDS", "RESUMABLE", "RESUME_EVERY", "DigestService", "due_runs",
+           "on_news_added", "run_due", "start_digests", "status"]
 
 
-class DigestService:
-    """``client`` sends the messages (see bot.digest.client); with ``own_client`` the
-    service closes it in :meth:`stop`."""
-
-    def __init__(self, config: Config, sessions: queue.Sessions, client: BotApiClient, *,
-                 translator: Translator | None = None, worker_id: str | None = None,
-                 pacer: Pacer | None = None, options: SendOptions | None = None,
-                 own_client: bool = False) -> None:
-        self.config = config
-        self.sessions = sessions
-        self.client = client
-        self.own_client = own_client
-        self.translator = translator or Translator()
-        self.worker_id = worker_id or queue.make_worker_id()
-        self.pacer = pacer or make_pacer(config.digest)
-        self.options = options or SendOptions.from_config(config.digest)
-        self.writer = queue.DeliveryWriter(sessions, self.worker_id,
-                                           self.options.lease_seconds)
-        self.payloads = queue.PayloadCache(sessions)
-        self.scheduler: AsyncIOScheduler | None = None
-        self.summary = Summary()  # everything this service did so far
-        self._locks = {kind: asyncio.Lock() for kind in KINDS}
-        self._senders: set[RunSender] = set()
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._instant_busy = False
-        self._instant_again = False
-        self._stopping = False
-        self._active_runs: set[int] = set()
-        self._running: set[asyncio.Task[Any]] = set()  # tasks inside run()
-        self._hooks: list[Any] | None = None  # Services.on_reload, when registered there
-        self._dispatcher: Any = None  # the bot's Dispatcher, when registered there
-        self._last_resume = 0.0
-
-    # --- lifecycle ---------------------------------------------------------------------------
-
-    async def start(self, *, scheduler: bool = True, catch_up: bool = True) -> None:
-        """Resume unfinished runs, send a recently missed slot, start the scheduler."""
-        self._last_resume = asyncio.get_running_loop().time()
-        await self.resume_unfinished()
-        if catch_up:
-            for due in await due_runs(self.config, self.sessions, utcnow(), max_age=CATCH_UP):
-                self.spawn(self.run(due.kind, due.slot), f"digest-{due.kind}")
-        if scheduler:
-            self.scheduler = self._build_scheduler()
-            self.scheduler.start()
-
-    async def stop(self, timeout: float = 10.0) -> None:
-        """Stop scheduling, let messages on their way finish (up to ``timeout``), give the
-        rest back to the queue; a later start resumes them."""
-        self._stopping = True
-        if self._hooks is not None and self.on_reload in self._hooks:
-            self._hooks.remove(self.on_reload)
-        if self._dispatcher is not None and self._dispatcher.get("digests") is self:
-            del self._dispatcher["digests"]
-        if self.scheduler is not None:
-            with contextlib.suppress(Exception):
-                self.scheduler.shutdown(wait=False)
-            self.scheduler = None
-        for sender in list(self._senders):
-            sender.request_stop()
-        # Spawned tasks, and runs awaited by callers (CLI, tests): messages on their way
-        # finish before the writer and the client's session close.
-        busy = (set(self._tasks) | self._running) - {asyncio.current_task()}
-        if busy:
-            _, pending = await asyncio.wait(busy, timeout=timeout)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-        await self.writer.close()
-        if self.own_client:
-            await self.client.close()
-
-    @property
-    def stopping(self) -> bool:
-        """True once :meth:`stop` began: nothing new should be started on this service."""
-        return self._stopping
-
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task:
-        task = asyncio.create_task(self._guard(coro), name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    @staticmethod
-    async def _guard(coro: Coroutine[Any, Any, Any]) -> Any:
-        try:
-            return await coro
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("digest task failed")
-            return None
-
-    async def idle(self, timeout: float | None = None) -> None:
-        """Wait until no spawned task is running (tests)."""
-        async with asyncio.timeout(timeout):
-            while self._tasks:
-                await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-    # --- runs --------------------------------------------------------------------------------
-
-    async def run(self, kind: str, slot: str, *, progress: Progress | None = None,
-                  now: datetime | None = None) -> Summary:
-        """Plan (or resume) the run of (kind, slot) and send this worker's share of it."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._running.add(task)
-        try:
-            async with self._locks[kind]:
-                if self._stopping:
-                    return Summary()
-                result = await queue.plan_run_detailed(self.sessions, kind, slot, now,
-                                                       translator=self.translator)
-                summary = await self._send(result.run_id, progress)
-                summary.planned += result.deliveries
-                if result.deliveries or summary.done:
-                    log.info("digest %s %s: planned %d; %s", kind, slot, result.deliveries,
-                             summary.line())
-                return summary
-        finally:
-            if task is not None:
-                self._running.discard(task)
-
-    async def resume(self, run: queue.RunInfo, progress: Progress | None = None) -> Summary:
-        """Finish an unfinished run (its planning too)."""
-        if run.kind == "broadcast":
-            from bot.digest import broadcast
-
-            return await broadcast.deliver(self, run.id, progress=progress)
-        return await self.run(run.kind, run.slot, progress=progress)
-
-    async def send_planned(self, run_id: int, *,
-                           prepare: Callable[[], Awaitable[Any]] | None = None,
-                           progress: Progress | None = None) -> Summary:
-        """Send a run planned outside :meth:`run` (a staff broadcast, see
-        bot.digest.broadcast) now, through this service's pacer and writer, side by side
-        with the digests. ``prepare`` (finishing the run's planning) runs first, while the
-        run already counts as active here, so :meth:`resume_unfinished` does not start it a
-        second time meanwhile. An empty Summary when stopping or already sending it here."""
-        if self._stopping or run_id in self._active_runs:
-            return Summary()
-        task = asyncio.current_task()
-        if task is not None:
-            self._running.add(task)
-        self._active_runs.add(run_id)
-        try:
-            if prepare is not None:
-                await prepare()
-            if self._stopping:
-                return Summary()
-            return await self._send(run_id, progress)
-        finally:
-            self._active_runs.discard(run_id)
-            if task is not None:
-                self._running.discard(task)
-
-    async def _send(self, run_id: int, progress: Progress | None) -> Summary:
-        sender = RunSender(self.sessions, self.client, run_id, pacer=self.pacer,
-                           writer=self.writer, options=self.options,
-                           worker_id=self.worker_id, payloads=self.payloads,
-                           progress=progress)
-        self._senders.add(sender)
-        self._active_runs.add(run_id)
-        try:
-            summary = await sender.run()
-        finally:
-            self._senders.discard(sender)
-            self._active_runs.discard(run_id)
-        self.summary.merge(summary)
-        return summary
-
-    async def run_scheduled(self, kind: str, now: datetime | None = None) -> Summary | None:
-        """The job of a daily/weekly trigger: the slot is the fire time just passed."""
-        now = now or utcnow()
-        fire = schedule.last_fire(schedule.triggers(self.config.digest)[kind], now)
-        if fire is None:
-            return None
-        return await self.run(kind, schedule.slot_of(fire), now=now)
-
-    async def check_instant(self) -> Summary | None:
-        """Send new items to instant subscribers, if any has something new."""
-        if self._instant_busy:  # a check is running: it will look again when done
-            self._instant_again = True
-            return None
-        self._instant_busy = True
-        total: Summary | None = None
-        try:
-            while True:
-                self._instant_again = False
-                upto = await queue.news_snapshot(self.sessions)
-                if upto and await self._instant_waiting(upto):
-                    summary = await self.run("instant", schedule.instant_slot(upto))
-                    total = summary if total is None else total.merge(summary)
-                if not self._instant_again or self._stopping:
-                    return total
-        finally:
-            self._instant_busy = False
-
-    async def _instant_waiting(self, upto: int) -> bool:
-        s_, u_ = Subscription.__table__, User.__table__
-        query = select(exists().where(
-            s_.c.active.is_(True), s_.c.frequency == "instant", s_.c.cursor < upto,
-            u_.c.id == s_.c.user_id, u_.c.blocked.is_(False)))
-        run = await queue.get_run(self.sessions, "instant", schedule.instant_slot(upto))
-        if run is not None and run.status == "done":
-            return False  # that slot ran; newcomers with older cursors wait for the next item
-        async with self.sessions() as s:
-            return bool(await s.scalar(query))
-
-    def news_added(self, ids: list[int] | None = None) -> asyncio.Task | None:
-        """New news items are in the database (KB reload, feed poll): instant run now."""
-        if self._stopping:
-            return None
-        return self.spawn(self.check_instant(), "digest-instant")
-
-    async def on_reload(self, result: Any) -> None:
-        """Hook for ``Services.on_reload`` (bot.app.reload.ReloadResult)."""
-        if getattr(result, "new_news_ids", None):
-            self.news_added(list(result.new_news_ids))
-
-    async def poll_feeds(self) -> list[int]:
-        """Poll the configured feeds; new items trigger an instant run."""
-        from bot.news import feeds
-
-        urls = self.config.news.feeds
-        if not urls:
-            return []
-        result = await feeds.poll(urls, self.sessions)
-        if result.new_ids:
-            self.news_added(result.new_ids)
-        return result.new_ids
-
-    # --- scheduler ---------------------------------------------------------------------------
-
-    def _build_scheduler(self) -> AsyncIOScheduler:
-        from zoneinfo import ZoneInfo
-
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler
-        from apscheduler.triggers.interval import IntervalTrigger
-
-        cfg = self.config.digest
-        tz = ZoneInfo(cfg.timezone)
-        # APScheduler logs every execution at INFO: every 20 s for the instant check.
-        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
-        sched = AsyncIOScheduler(timezone=tz, event_loop=asyncio.get_running_loop())
-        common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 3600,
-                  "replace_existing": True}
-        for kind, trigger in schedule.triggers(cfg).items():
-            sched.add_job(self._job_scheduled, trigger, args=[kind], id=f"digest-{kind}",
-                          **common)
-        sched.add_job(self._job_instant, IntervalTrigger(seconds=cfg.instant_check_seconds,
-                                                         timezone=tz),
-                      id="digest-instant", **common)
-        if self.config.news.feeds:
-            sched.add_job(self._job_feeds, IntervalTrigger(
-                minutes=self.config.news.poll_minutes, timezone=tz),
-                id="news-feeds", next_run_time=datetime.now(tz) + timedelta(seconds=1),
-                **common)
-        return sched
-
-    # Jobs return at once and leave the work to tasks: a daily run may take an hour, and a
-    # job still "running" would make APScheduler skip (and warn about) the next checks.
-
-    async def _job_scheduled(self, kind: str) -> None:
-        self.spawn(self.run_scheduled(kind), f"digest-{kind}")
-
-    async def _job_instant(self) -> None:
-        if not self._instant_busy:
-            self.spawn(self.check_instant(), "digest-instant")
-        else:
-            self._instant_again = True
-        now = asyncio.get_running_loop().time()
-        if now - self._last_resume >= RESUME_EVERY:
-            self._last_resume = now
-            self.spawn(self.resume_unfinished(), "digest-resume")
-
-    async def resume_unfinished(self) -> None:
-        """Pick up runs nobody here works on: left by a dead instance (their rows come
-        free when the leases expire), or stopped half-way."""
-        for run in await queue.unfinished_runs(self.sessions):
-            if run.kind in RESUMABLE and run.id not in self._active_runs and not self._stopping:
-                self.spawn(self.resume(run), f"digest-resume-{run.id}")
-
-    async def _job_feeds(self) -> None:
-        self.spawn(self.poll_feeds(), "news-feeds")
-
-
-# --- module-level entry points ---------------------------------------------------------------
-
-
-async def due_runs(config: Config, sessions: queue.Sessions, now: datetime, *,
-                   max_age: timedelta | None = None) -> list[schedule.Due]:
-    """Daily/weekly slots at or before ``now`` that have no run yet."""
-    found = []
-    for due in schedule.due_slots(config.digest, now, max_age):
-        if await queue.get_run(sessions, due.kind, due.slot) is None:
-            found.append(due)
-    return found
-
-
-async def start_digests(app: Any, bot: Any, *, scheduler: bool = True) -> DigestService:
-    """Start the digest engine inside the running bot; call ``await service.stop()`` at
-    shutdown (before ``app.close()``). ``bot`` is the bot's own aiogram Bot: digests go
-    through a client of their own with its token and API server, without the
-    RetryMiddleware (see bot.digest.sender)."""
-    services = app.services
-    service = DigestService(app.config, services.sessionmaker, BotApiClient.like(bot),
-                            translator=services.translator, own_client=True)
-    hooks = getattr(services, "on_reload", None)
-    if hooks is not None:
-        hooks.append(service.on_reload)
-        service._hooks = hooks
-    dispatcher = getattr(app, "dispatcher", None)
-    if dispatcher is not None:  # handlers (staff /broadcast) get it as ``digests``
-        dispatcher["digests"] = service
-        service._dispatcher = dispatcher
+async def start_digests(config: Config, sessions: queue.Sessions, bot: Any,
+                        translator: Translator, *, scheduler: bool = True) -> DigestService:
+    """Start the digest engine inside the running bot (resume unfinished runs, send a
+    recently missed slot, start the scheduler); call ``await service.stop()`` at shutdown,
+    before the database closes. ``bot`` is the bot's own aiogram Bot: digests go through a
+    client of their own with its token and API server, without the RetryMiddleware (see
+    bot.digest.sender). Wiring it into the bot is the caller's: handlers (staff
+    /broadcast) expect it as ``digests``, and :meth:`DigestService.on_reload` wants to hear
+    of knowledge-base reloads."""
+    service = DigestService(config, sessions, BotApiClient.like(bot), translator=translator,
+                            own_client=True)
     await service.start(scheduler=scheduler)
     return service
 
@@ -378,7 +52,7 @@ async def run_due(config: Config, sessions: queue.Sessions, client: BotApiClient
     daily/weekly slot that has not run, then instant news, then any run another instance
     planned meanwhile. ``force`` (``--now``) runs every
     kind now (slot "now:<time>"). The caller closes ``client``
-    (bot.digest.sender.create_digest_client)."""
+    (bot.digest.options.create_digest_client)."""
     now = now or utcnow()
     service = DigestService(config, sessions, client, translator=translator,
                             worker_id=worker_id)

@@ -22,8 +22,7 @@ from bot.telegram.middlewares import InFlight
 from bot.text.split import split_message
 from bot.text.tghtml import MAX_MESSAGE, plain_text, problems, visible_length
 from bot.ui import callbacks, keyboards
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.kb import ROOT
 
 
 def words(text: str) -> str:

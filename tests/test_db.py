@@ -8,7 +8,6 @@ REQUIRE_SERVICES=1 (CI), so that a broken service cannot hide behind skips.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,36 +43,17 @@ from tests.support import db as dbtesting
 from tests.support.db import postgres_url_or_skip, temporary_database
 
 TABLES = {"users", "questions", "feedback"}
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(params=BACKENDS)
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database: a SQLite file, or a temporary PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'data' / 'bot.db'}"
-    else:
-        async with temporary_database(await postgres_url_or_skip()) as url:
-            yield url
+# ``sessions`` (migrated) and ``db_engine`` (empty) come from tests/support/fixtures.py, on
+# SQLite and on PostgreSQL.
 
 
 @pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    eng = create_engine(db_url)
-    try:
-        yield eng
-    finally:
-        await eng.dispose()
-
-
-@pytest.fixture
-async def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """A session factory on a database migrated to head."""
-    await upgrade(engine)
-    return create_sessionmaker(engine)
+def engine(db_engine: AsyncEngine) -> AsyncEngine:
+    """An empty database's engine (the shared ``db_engine``), for the migration tests."""
+    return db_engine
 
 
 async def ask(session: AsyncSession, **overrides) -> Question:

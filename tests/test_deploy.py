@@ -3,14 +3,13 @@ production config validates, the compose file describes two instances behind a p
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 
 from bot.app.config_reference import reference
 from bot.config import load_config
+from tests.support.kb import ROOT
 
-DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+DEPLOY = ROOT / "deploy"
 
 
 def test_config_reference_is_up_to_date() -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
@@ -15,17 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Delivery, DigestPayload, DigestRun, Subscription, User, utcnow
 from bot.digest import queue
-from tests.support.db import migrated_database
 from tests.support.digest import News, Sub, add_news, add_subscribers
 
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-Sessions = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture(params=BACKENDS)
-async def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Sessions]:
-    async with migrated_database(request.param, tmp_path) as sessionmaker:
-        yield sessionmaker
+Sessions = async_sessionmaker[AsyncSession]  # the ``sessions`` fixture: SQLite and PostgreSQL
 
 
 NEWS = [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import yaml
@@ -12,8 +11,8 @@ from bot.knowledge import load_knowledge
 from bot.knowledge.validate import REQUIRED_IDS
 from bot.matching import AnswerEngine
 from bot.text.normalize import normalize
+from tests.support.kb import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 # questions.yaml guided the KB's coverage and the thresholds (dev); holdout.yaml was written
 # by another author and never looked at while tuning (test). Both must pass.
 SETS = {name: yaml.safe_load((ROOT / "tests" / "eval" / f"{name}.yaml").read_text("utf-8"))

@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from aiohttp import web
 from sqlalchemy import select
 
 from bot.config import Config
-from bot.db import create_engine, create_sessionmaker, upgrade
 from bot.db import news as store
 from bot.db.models import NewsItem
 from bot.digest import plan
@@ -93,16 +91,6 @@ async def server() -> AsyncIterator[dict]:
         yield state
     finally:
         await runner.cleanup()
-
-
-@pytest.fixture
-async def sessions(tmp_path: Path):
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
-    await upgrade(engine)
-    try:
-        yield create_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 async def rows(sessions) -> list[NewsItem]:
@@ -191,10 +179,10 @@ async def test_feed_and_kb_news_mix_in_one_list(server, sessions) -> None:
 
 
 async def test_a_polled_feed_item_reaches_instant_subscribers(server, sessions,
-                                                              tmp_path) -> None:
+                                                              db_url) -> None:
     async with FakeTelegram(token=TOKEN, global_rate=30, per_chat_rate=1) as api:
         config = Config.model_validate({
-            "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"},
+            "database": {"url": db_url},
             "telegram": {"api_server": api.base_url},
             "news": {"feeds": [f"{server['base']}/atom"]}})
         await add_subscribers(sessions, [Sub(1, "en", "instant"), Sub(2, "en", "daily")])

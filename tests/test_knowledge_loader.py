@@ -8,7 +8,7 @@ import pytest
 
 from bot.knowledge import KBError, load_knowledge
 from bot.knowledge.check import run_check
-from tests.conftest import CATEGORIES, ENTRIES, write_kb
+from tests.support.kb import CATEGORIES, ENTRIES, write_kb
 
 
 def errors_of(directory: Path) -> list:

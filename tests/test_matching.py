@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,7 +12,7 @@ from bot.matching import AnswerEngine
 from bot.matching.analyzer import Analyzer
 from bot.matching.index import build
 from bot.text.normalize import detect_language, normalize
-from tests.conftest import CATEGORIES, write_kb
+from tests.support.kb import CATEGORIES, ENTRIES, KNOWLEDGE, write_kb
 
 SYNONYMS = """
 synonyms:
@@ -46,8 +44,6 @@ entries:
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory) -> AnswerEngine:
-    from tests.conftest import ENTRIES
-
     d = write_kb(tmp_path_factory.mktemp("kb"), {
         "categories.yaml": CATEGORIES, "entries.yaml": ENTRIES, "more.yaml": MORE,
         "synonyms.yaml": SYNONYMS})
@@ -185,7 +181,7 @@ def test_any_unicode_gets_a_result(text: str) -> None:
 
 
 def _make_engine() -> AnswerEngine:
-    kb, _ = load_knowledge(Path(__file__).resolve().parents[1] / "knowledge", strict=False)
+    kb, _ = load_knowledge(KNOWLEDGE, strict=False)
     return AnswerEngine(kb)
 
 

@@ -36,6 +36,7 @@ from tests.support.harness import (
     running_bot,
     settle,
 )
+from tests.support.kb import KNOWLEDGE, ROOT
 
 aio = pytest.mark.asyncio(loop_scope="module")  # the async tests share one bot
 
@@ -423,7 +424,7 @@ def test_a_page_of_long_summaries_fits_one_message() -> None:
 
 
 def test_kb_items_render_like_rows(tmp_path: Path) -> None:
-    kb, _ = load_knowledge(Path(__file__).resolve().parents[1] / "knowledge")
+    kb, _ = load_knowledge(KNOWLEDGE)
     item = kb.news_item(AMU)
     view = render.view_from_kb(item, "ru")
     assert view.kb_id == AMU and view.published == date(2023, 3, 3)
@@ -438,9 +439,8 @@ def test_kb_items_render_like_rows(tmp_path: Path) -> None:
 def engine() -> AnswerEngine:
     from bot.config import load_config
 
-    root = Path(__file__).resolve().parents[1]
-    kb, _ = load_knowledge(root / "knowledge")
-    return AnswerEngine(kb, load_config(root / "config.yaml").matching)
+    kb, _ = load_knowledge(KNOWLEDGE)
+    return AnswerEngine(kb, load_config(ROOT / "config.yaml").matching)
 
 
 @pytest.mark.parametrize("question", [

@@ -16,17 +16,8 @@ from bot.db import news as store
 from bot.knowledge import load_knowledge
 from bot.matching import AnswerEngine
 from bot.services import Services
+from tests.support.kb import BROKEN, KNOWLEDGE, MASCOT, copy_knowledge
 
-ROOT = Path(__file__).resolve().parents[1]
-NEW_ENTRY = """
-entries:
-  - id: about.mascot
-    category: about
-    questions:
-      en: ["what is the university mascot", "bsmu mascot", "mascot of the university"]
-      ru: ["какой талисман у университета", "талисман БГМУ", "талисман вуза"]
-    answer: {en: "The mascot is a placeholder.", ru: "Талисман — заглушка."}
-"""
 NEWS = """
 news:
   - id: 2026-11-01-open-day
@@ -41,7 +32,7 @@ news:
 @pytest.fixture
 async def services(tmp_path: Path):
     kb_dir = tmp_path / "knowledge"
-    shutil.copytree(ROOT / "knowledge", kb_dir)
+    copy_knowledge(kb_dir)
     config = Config.model_validate({
         "knowledge": {"path": str(kb_dir)},
         "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"}})
@@ -59,7 +50,7 @@ async def services(tmp_path: Path):
 async def test_broken_yaml_keeps_the_running_kb(services: Services) -> None:
     kb_dir = Path(services.config.knowledge.path)
     before = services.knowledge.engine
-    (kb_dir / "broken.yaml").write_text("entries:\n  - id: x.y\n    category: [unclosed\n")
+    (kb_dir / "broken.yaml").write_text(BROKEN)
     result = await reload_knowledge(services)
     assert not result.ok
     assert services.knowledge.engine is before
@@ -70,7 +61,7 @@ async def test_broken_yaml_keeps_the_running_kb(services: Services) -> None:
 
 async def test_schema_error_names_entry_and_keeps_kb(services: Services) -> None:
     kb_dir = Path(services.config.knowledge.path)
-    (kb_dir / "bad.yaml").write_text(NEW_ENTRY.replace("category: about", "category: nope"))
+    (kb_dir / "bad.yaml").write_text(MASCOT.replace("category: about", "category: nope"))
     result = await reload_knowledge(services)
     assert not result.ok
     assert [(p.entry, p.message) for p in result.errors] == [
@@ -80,7 +71,7 @@ async def test_schema_error_names_entry_and_keeps_kb(services: Services) -> None
 
 async def test_new_entry_answers_at_once_and_news_is_synced(services: Services) -> None:
     kb_dir = Path(services.config.knowledge.path)
-    (kb_dir / "mascot.yaml").write_text(NEW_ENTRY)
+    (kb_dir / "mascot.yaml").write_text(MASCOT)
     (kb_dir / "news" / "open-day.yaml").write_text(NEWS)
     result = await reload_knowledge(services)
     assert result.ok, result.errors
@@ -112,14 +103,14 @@ async def test_removed_news_is_withdrawn(services: Services) -> None:
 
 def test_kb_diff_command(tmp_path: Path, capsys) -> None:
     new = tmp_path / "new"
-    shutil.copytree(ROOT / "knowledge", new)
-    (new / "mascot.yaml").write_text(NEW_ENTRY)
+    copy_knowledge(new)
+    (new / "mascot.yaml").write_text(MASCOT)
     text = (new / "accommodation.yaml").read_text()
     (new / "accommodation.yaml").write_text(text.replace("Dormitory", "Dorms", 1))
-    assert main(["kb", "diff", str(ROOT / "knowledge"), str(new)]) == 0
+    assert main(["kb", "diff", str(KNOWLEDGE), str(new)]) == 0
     out = capsys.readouterr().out
     assert "entries added (1): about.mascot" in out
     assert "accommodation.dormitory: title" in out
     (new / "broken.yaml").write_text("entries: [")
-    assert main(["kb", "diff", str(ROOT / "knowledge"), str(new)]) == 1
+    assert main(["kb", "diff", str(KNOWLEDGE), str(new)]) == 1
     assert "would be refused" in capsys.readouterr().out

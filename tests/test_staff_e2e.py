@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -31,7 +30,8 @@ from bot.fakeapi.users import FakeGroup
 from bot.knowledge import load_knowledge
 from bot.matching import AnswerEngine
 from bot.staff.unanswered import MIN_CLOSEST
-from tests.support.harness import ROOT, Harness, buttons, make_config, running_bot, settle
+from tests.support.harness import Harness, buttons, make_config, running_bot, settle
+from tests.support.kb import BROKEN, KNOWLEDGE, MASCOT, copy_knowledge
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -52,34 +52,20 @@ SAVED = ("✅ Your question has been saved for the admissions team. A staff memb
          "here in this chat.")
 CLOSED_STUDENT = ("The admissions team has closed this conversation. Ask me anything, or tap "
                   '"Ask the admissions team" again if you need a person.')
-MASCOT = """
-entries:
-  - id: about.mascot
-    category: about
-    questions:
-      en: ["what is the university mascot", "bsmu mascot", "mascot of the university"]
-      ru: ["какой талисман у университета", "талисман БГМУ", "талисман вуза"]
-    answer: {en: "The mascot is a placeholder.", ru: "Талисман — заглушка."}
-"""
-BROKEN = "entries:\n  - id: x.y\n    category: [unclosed\n"
 
 
 def staff_config(tmp: Path, kb: Path | None = None, *, watch: bool = False, chat=STAFF_CHAT):
     return make_config(tmp, staff={"admins": [STAFF, STAFF2], "chat_id": chat},
-                       knowledge={"path": str(kb or ROOT / "knowledge"), "watch": watch},
+                       knowledge={"path": str(kb or KNOWLEDGE), "watch": watch},
                        bot={"flood": {"messages": 1000, "seconds": 1}})
-
-
-def copy_kb(directory: Path) -> Path:
-    shutil.copytree(ROOT / "knowledge", directory)
-    return directory
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def h(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Harness]:
     """The shared bot: a copy of the KB (reload tests change it), a supergroup staff chat."""
     tmp = tmp_path_factory.mktemp("staff")
-    async with running_bot(tmp, config=staff_config(tmp, copy_kb(tmp / "knowledge"))) as harness:
+    config = staff_config(tmp, copy_knowledge(tmp / "knowledge"))
+    async with running_bot(tmp, config=config) as harness:
         harness.api.group(STAFF_CHAT, "Admissions staff")
         yield harness
 
@@ -304,7 +290,7 @@ async def reported(h: Harness, path: Path, text: str, start: str) -> dict:
 
 
 async def test_kb_watcher_reports_to_the_staff_chat(tmp_path: Path) -> None:
-    kb_dir = copy_kb(tmp_path / "knowledge")
+    kb_dir = copy_knowledge(tmp_path / "knowledge")
     async with running_bot(tmp_path, config=staff_config(tmp_path, kb_dir, watch=True)) as h:
         h.api.group(STAFF_CHAT, "Admissions staff")
         assert not h.app._tasks  # running_bot leaves the background jobs to the test
@@ -422,7 +408,7 @@ async def cli(*args: str) -> int:
 
 async def test_cli_stats_prints_the_same_figures(sb: Harness, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture) -> None:
-    config = write_cli_config(sb, tmp_path / "config.yaml", ROOT / "knowledge")
+    config = write_cli_config(sb, tmp_path / "config.yaml", KNOWLEDGE)
     chart = tmp_path / "chart.png"
     (report, _) = await say(sb, staff(sb), "/stats", chat=group(sb), count=2)
     capsys.readouterr()
@@ -436,7 +422,7 @@ async def test_cli_stats_prints_the_same_figures(sb: Harness, tmp_path: Path,
 
 async def test_cli_kb_suggest_and_apply(sb: Harness, tmp_path: Path,
                                         capsys: pytest.CaptureFixture) -> None:
-    kb_dir = copy_kb(tmp_path / "knowledge")
+    kb_dir = copy_knowledge(tmp_path / "knowledge")
     config = str(write_cli_config(sb, tmp_path / "config.yaml", kb_dir))
     patch = tmp_path / "patch.yaml"
     capsys.readouterr()

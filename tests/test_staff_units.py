@@ -24,7 +24,7 @@ from bot.knowledge.apply import PatchError, apply_patch
 from bot.knowledge.diff import KBDiff, diff
 from bot.matching import AnswerEngine
 from bot.staff import stats, unanswered
-from tests.conftest import CATEGORIES, ENTRIES, KNOWLEDGE, write_kb
+from tests.support.kb import CATEGORIES, ENTRIES, KNOWLEDGE, write_kb
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

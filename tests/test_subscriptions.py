@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import subscriptions as subs
 from bot.db import upsert_user
@@ -26,17 +26,11 @@ from tests.support.db import migrated_database
 from tests.support.harness import Harness, ask, button, buttons, running_bot, settle
 
 aio = pytest.mark.asyncio(loop_scope="module")  # the end-to-end tests share one bot
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 # --------------------------------------------------------------------------- repository
 
 
-@pytest.fixture(params=BACKENDS)
-async def sessions(request: pytest.FixtureRequest,
-                   tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """A migrated, empty database: a SQLite file or a temporary PostgreSQL database."""
-    async with migrated_database(request.param, tmp_path) as sessionmaker:
-        yield sessionmaker
+# ``sessions``: a migrated, empty database on SQLite and PostgreSQL (tests/support/fixtures.py).
 
 
 async def add_user(s: AsyncSession, user_id: int) -> None:

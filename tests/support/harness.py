@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,8 +16,10 @@ from bot.app.factory import App, build_app, create_bot
 from bot.config import Config
 from bot.fakeapi import FakeTelegram, FakeUser
 from bot.telegram.retry import RetryMiddleware
+from tests.support.kb import KNOWLEDGE
+from tests.support.kb import ROOT as ROOT  # re-exported: tests import both from here
+from tests.support.kb import copy_knowledge as copy_knowledge
 
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456789:TESTtestTESTtestTESTtestTESTtest123"
 
 
@@ -37,7 +38,7 @@ class Harness:
 
 def make_config(tmp_path: Path, **sections) -> Config:
     data = {"database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"},
-            "knowledge": {"path": str(ROOT / "knowledge"), "watch": False}}
+            "knowledge": {"path": str(KNOWLEDGE), "watch": False}}
     for key, value in sections.items():
         data[key] = {**data.get(key, {}), **value}
     return Config.model_validate(data)
@@ -135,14 +136,6 @@ async def ask(h: Harness, user: FakeUser, text: str, count: int = 1,
     """Send ``text`` as ``user`` and wait for the bot's next ``count`` messages to them."""
     await user.send_text(text)
     return await h.api.wait_for(count, chat_id=user.id, timeout=timeout)
-
-
-def copy_knowledge(directory: Path, extra: dict[str, str] | None = None) -> Path:
-    """A copy of the shipped knowledge base in ``directory``, plus ``extra`` YAML files."""
-    shutil.copytree(ROOT / "knowledge", directory)
-    for name, text in (extra or {}).items():
-        (directory / name).write_text(text, encoding="utf-8")
-    return directory
 
 
 async def settle(h: Harness, timeout: float = 5.0, quiet: float = 0.1) -> None:

@@ -2,9 +2,9 @@
 write them (or a copy of the shipped KB) to a directory.
 
 ``CATEGORIES`` + ``ENTRIES`` is the small KB (two categories, two entries in English and
-Russian; the ``small_kb_dir`` fixture in tests/conftest.py writes it). Tests derive broken
-or changed variants from it with ``str.replace``; a test that needs entries of its own keeps
-them in its module.
+Russian; the ``small_kb_dir`` fixture of tests/support/fixtures.py writes it). Tests derive
+broken or changed variants from it with ``str.replace``; a test that needs entries of its
+own keeps them in its module.
 """
 
 from __future__ import annotations

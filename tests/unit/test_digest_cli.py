@@ -1,5 +1,5 @@
 """``digest status`` / ``digest send`` commands (``send`` against the fake API runs in
-test_digest_kill.py, as a real subprocess)."""
+tests/scaleout/test_digest_kill.py, as a real subprocess)."""
 
 from __future__ import annotations
 

@@ -24,6 +24,7 @@ from bot.text.tghtml import problems
 from handlers.subscriptions import FIXED_TOPICS, topics
 from tests.support.db import migrated_database
 from tests.support.harness import Harness, ask, button, buttons, running_bot, settle
+from tests.support.kb import KNOWLEDGE
 
 aio = pytest.mark.asyncio(loop_scope="module")  # the end-to-end tests share one bot
 
@@ -231,7 +232,7 @@ def test_tag_helpers() -> None:
 def test_topic_list_is_the_fixed_list_plus_kb_tags() -> None:
     from bot.knowledge import load_knowledge
 
-    kb, _ = load_knowledge(Path(__file__).resolve().parents[1] / "knowledge")
+    kb, _ = load_knowledge(KNOWLEDGE)
     offered = topics(kb)
     assert offered[:len(FIXED_TOPICS)] == list(FIXED_TOPICS)
     assert {t for n in kb.news for t in n.tags} <= set(offered)

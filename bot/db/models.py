@@ -8,6 +8,7 @@ constraints later, and SQLite's batch mode can only recreate what it can name.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -85,6 +86,43 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(value: str, limit: int | None = None) -> str:
+    """Any text a user can send, made storable on both databases: PostgreSQL refuses NUL
+    (U+0000), and neither database driver encodes a lone surrogate (which JSON, and so a
+    Telegram update, can carry). Both become U+FFFD; text over the column's length is cut."""
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = _SURROGATE.sub("\ufffd", value)
+    return value[:limit] if limit is not None else value
+
+
+class CleanText(TypeDecorator[str]):
+    """TEXT whose values are made :func:`storable` on the way in."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else storable(value)
+
+
+class CleanString(TypeDecorator[str]):
+    """VARCHAR(n) whose values are made :func:`storable` and cut to n on the way in
+    (PostgreSQL refuses a longer value; SQLite would keep it)."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else storable(value, self.impl.length)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -96,12 +134,12 @@ class User(Base):
 
     # autoincrement=False: the id comes from Telegram; without it PostgreSQL gets BIGSERIAL.
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    username: Mapped[str | None] = mapped_column(String(64))
-    first_name: Mapped[str | None] = mapped_column(String(255))
+    username: Mapped[str | None] = mapped_column(CleanString(64))
+    first_name: Mapped[str | None] = mapped_column(CleanString(255))
     # What Telegram reports for the client (IETF tag, may be long or missing) ...
-    language_code: Mapped[str | None] = mapped_column(String(35))
+    language_code: Mapped[str | None] = mapped_column(CleanString(35))
     # ... and what the user chose with /language, which wins when set.
-    language: Mapped[str | None] = mapped_column(String(8))
+    language: Mapped[str | None] = mapped_column(CleanString(8))
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set when Telegram answers 403 "bot was blocked by the user": no broadcasts to them.
@@ -127,13 +165,13 @@ class Question(Base):
         BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     chat_id: Mapped[int] = mapped_column(BigInteger)
-    text: Mapped[str] = mapped_column(Text)
-    lang: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(CleanText)
+    lang: Mapped[str] = mapped_column(CleanString(8))
     # The best knowledge-base entry, also when it scored too low to be answered: the
     # near misses are exactly what tells us which entries need more phrasings.
-    matched_id: Mapped[str | None] = mapped_column(String(128))
+    matched_id: Mapped[str | None] = mapped_column(CleanString(128))
     score: Mapped[float] = mapped_column(Float)
-    outcome: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(CleanString(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     def __repr__(self) -> str:
@@ -153,7 +191,7 @@ class Feedback(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
     chat_id: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[int] = mapped_column(BigInteger)  # the bot's answer message
-    entry_id: Mapped[str] = mapped_column(String(128), index=True)  # per-entry stats
+    entry_id: Mapped[str] = mapped_column(CleanString(128), index=True)  # per-entry stats
     question_id: Mapped[int | None] = mapped_column(
         BigIntPK, ForeignKey("questions.id", ondelete="SET NULL"), index=True
     )
@@ -191,10 +229,10 @@ class NewsItem(Base):
     __tablename__ = "news_items"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(String(200), unique=True)  # "kb:<id>" | "feed:<hash>"
-    source: Mapped[str] = mapped_column(String(32))  # "kb" | "feed"
+    key: Mapped[str] = mapped_column(CleanString(200), unique=True)  # "kb:<id>" | "feed:<hash>"
+    source: Mapped[str] = mapped_column(CleanString(32))  # "kb" | "feed"
     published: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    url: Mapped[str | None] = mapped_column(String(2000))
+    url: Mapped[str | None] = mapped_column(CleanString(2000))
     tags: Mapped[list] = mapped_column(JSON, default=list)
     # {"title": {"en": .., "ru": ..}, "summary": {..}, "body": {..}}
     content: Mapped[dict] = mapped_column(JSON)
@@ -212,9 +250,9 @@ class Subscription(Base):
         BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True,
         autoincrement=False)
     chat_id: Mapped[int] = mapped_column(BigInteger)
-    frequency: Mapped[str] = mapped_column(String(16), default="daily")
+    frequency: Mapped[str] = mapped_column(CleanString(16), default="daily")
     tags: Mapped[list | None] = mapped_column(JSON)  # None: every topic
-    lang: Mapped[str] = mapped_column(String(8))
+    lang: Mapped[str] = mapped_column(CleanString(8))
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     cursor: Mapped[int] = mapped_column(BigInteger, default=0)  # last news_items.id sent
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -233,14 +271,15 @@ class DigestRun(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    slot: Mapped[str] = mapped_column(String(64))  # e.g. "2026-11-24T10:00+03:00"
-    status: Mapped[str] = mapped_column(String(16), default="planning")  # planning/sending/done
+    kind: Mapped[str] = mapped_column(CleanString(16))
+    slot: Mapped[str] = mapped_column(CleanString(64))  # e.g. "2026-11-24T10:00+03:00"
+    status: Mapped[str] = mapped_column(CleanString(16), default="planning")
+    # planning / sending / done
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(CleanText)
 
 
 class DigestPayload(Base):
@@ -253,7 +292,7 @@ class DigestPayload(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(
         BigIntPK, ForeignKey("digest_runs.id", ondelete="CASCADE"), index=True)
-    digest: Mapped[str] = mapped_column(String(64))  # hash of the messages
+    digest: Mapped[str] = mapped_column(CleanString(64))  # hash of the messages
     messages: Mapped[list] = mapped_column(JSON)  # HTML texts, each within Telegram's limit
     items: Mapped[list] = mapped_column(JSON, default=list)  # news_items ids included
 
@@ -275,11 +314,11 @@ class Delivery(Base):
         BigIntPK, ForeignKey("digest_payloads.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(BigInteger)
     chat_id: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(CleanString(16), default="pending")
     parts_sent: Mapped[int] = mapped_column(Integer, default=0)  # resume multi-part digests
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(CleanText)
+    claimed_by: Mapped[str | None] = mapped_column(CleanString(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -298,8 +337,8 @@ class StaffAction(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    action: Mapped[str] = mapped_column(String(64))
-    details: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(CleanString(64))
+    details: Mapped[str | None] = mapped_column(CleanText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
@@ -313,7 +352,7 @@ class Handoff(Base):
     user_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)  # the student's chat
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(CleanString(16), default="open")
     staff_chat_id: Mapped[int] = mapped_column(BigInteger)
     topic_id: Mapped[int | None] = mapped_column(BigInteger)  # forum topic of this student
     question_id: Mapped[int | None] = mapped_column(
@@ -336,7 +375,7 @@ class HandoffMessage(Base):
         BigIntPK, ForeignKey("handoffs.id", ondelete="CASCADE"), index=True)
     staff_chat_id: Mapped[int] = mapped_column(BigInteger)
     staff_message_id: Mapped[int] = mapped_column(BigInteger)
-    direction: Mapped[str] = mapped_column(String(16))  # "to_staff" | "to_student"
+    direction: Mapped[str] = mapped_column(CleanString(16))  # "to_staff" | "to_student"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -347,5 +386,5 @@ class HandoffBan(Base):
 
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     banned_by: Mapped[int] = mapped_column(BigInteger)
-    reason: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(CleanText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

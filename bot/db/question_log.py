@@ -10,8 +10,10 @@ INSERT … RETURNING and one commit; each handler gets its own row's id back. Un
 load a batch is one question and nothing waits longer than before; under load the batches
 grow by themselves (no timer).
 
-A batch that breaks a constraint is retried row by row, so one bad row (say, its user was
-deleted meanwhile) fails only its own question; any other error (the database is down, or
+Text is made storable first (bot.db.models.storable: no NUL for PostgreSQL, no lone
+surrogates). A batch that breaks a constraint or that the database refuses for one row's data
+is retried row by row, so one bad row (say, its user was deleted meanwhile) fails only its
+own question; any other error (the database is down, or
 locked beyond the busy timeout) fails the whole batch at once, without a retry per row that
 could only fail the same way, and each handler reports it as any other error.
 """
@@ -23,7 +25,7 @@ import logging
 from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Question
@@ -86,7 +88,7 @@ class QuestionLog:
     async def _write(self, batch: list[tuple[dict[str, Any], asyncio.Future[int]]]) -> None:
         try:
             ids = await self._insert([row for row, _ in batch])
-        except IntegrityError as exc:
+        except (IntegrityError, DataError) as exc:  # one row's data: the others can go in
             if len(batch) == 1:
                 _settle(batch[0][1], exc=exc)
                 return

@@ -27,12 +27,14 @@ from bot.db.handoffs import OpenConversations
 from bot.db.models import Question
 from bot.i18n import Translate, Translator
 from bot.services import Knowledge
-from bot.text.normalize import normalize
+from bot.telegram.replies import send_long, thread_of
+from bot.text.normalize import clip, normalize
 from bot.ui.callbacks import Ask
 from bot.ui.callbacks import Handoff as HandoffCb
 from handlers.filters import InStaffChat, IsStaff, NotCommand, PrivateChat
 
 log = logging.getLogger(__name__)
+NAME_LIMIT = 64  # Telegram's own limit on a first name or username
 
 
 class HandoffForm(StatesGroup):
@@ -58,7 +60,7 @@ async def _guard(message: Message, session: AsyncSession, config: Config, t: Tra
     return True
 
 
-async def ask_button(query: CallbackQuery, callback_data: Ask, session: AsyncSession,
+async def ask_button(query: CallbackQuery, callback_data: Ask, bot: Bot, session: AsyncSession,
                      config: Config, t: Translate, state: FSMContext) -> None:
     await query.answer()
     msg = query.message
@@ -69,8 +71,9 @@ async def ask_button(query: CallbackQuery, callback_data: Ask, session: AsyncSes
         await state.set_state(HandoffForm.question)
         await msg.answer(t("handoff-type-question"))
         return
-    await msg.answer(t("handoff-confirm", question=escape(question.text)),
-                     reply_markup=_confirm_keyboard(t, question.id))
+    await send_long(bot, msg.chat.id, t("handoff-confirm", question=escape(question.text)),
+                    reply_markup=_confirm_keyboard(t, question.id),
+                    message_thread_id=thread_of(msg))
 
 
 async def human_command(message: Message, session: AsyncSession, config: Config,
@@ -151,15 +154,17 @@ async def send_to_staff(bot: Bot, session: AsyncSession, config: Config, transla
                                  staff_chat_id=staff_chat, topic_id=topic,
                                  question_id=question.id)
     st = translator.for_lang(config.bot.default_language)
-    name = f'<a href="tg://user?id={student.id}">{escape(student.first_name or "?")}</a>'
+    name = (f'<a href="tg://user?id={student.id}">'
+            f'{escape(clip(student.first_name or "?", NAME_LIMIT))}</a>')
     if student.username:
-        name += f" (@{escape(student.username)})"
+        name += f" (@{escape(clip(student.username, NAME_LIMIT))})"
     guess = (f"<code>{escape(question.matched_id)}</code> ({question.score:.0f})"
              if question.matched_id else st("staff-no-guess"))
     text = st("staff-handoff-header", name=name, user_id=student.id, lang=lang,
               question=escape(question.text), guess=guess)
     try:
-        header = await bot.send_message(staff_chat, text, message_thread_id=conv.topic_id)
+        # A long question is split; staff reply to its last part.
+        header = await send_long(bot, staff_chat, text, message_thread_id=conv.topic_id)
     except TelegramBadRequest as exc:
         if conv.topic_id is None or "thread" not in exc.message.lower():
             raise
@@ -167,7 +172,7 @@ async def send_to_staff(bot: Bot, session: AsyncSession, config: Config, transla
         created = await bot.create_forum_topic(
             staff_chat, f"{student.first_name or 'Student'} · {student.id}"[:128])
         conv.topic_id = created.message_thread_id
-        header = await bot.send_message(staff_chat, text, message_thread_id=conv.topic_id)
+        header = await send_long(bot, staff_chat, text, message_thread_id=conv.topic_id)
     await store.link(session, conv, header.message_id, "to_staff")
     await session.commit()  # visible to every instance before the student writes again
     conversations.invalidate()
@@ -182,9 +187,10 @@ async def student_followup(message: Message, bot: Bot, session: AsyncSession, co
         return False
     st = translator.for_lang(config.bot.default_language)
     user = message.from_user
-    note = await bot.send_message(
-        conv.staff_chat_id, st("staff-followup", name=escape(user.first_name or "?"),
-                               user_id=user.id), message_thread_id=conv.topic_id)
+    name = escape(clip(user.first_name or "?", NAME_LIMIT))
+    note = await bot.send_message(conv.staff_chat_id,
+                                  st("staff-followup", name=name, user_id=user.id),
+                                  message_thread_id=conv.topic_id)
     await store.link(session, conv, note.message_id, "to_staff")
     copy = await bot.copy_message(conv.staff_chat_id, message.chat.id, message.message_id,
                                   message_thread_id=conv.topic_id)

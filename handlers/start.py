@@ -10,11 +10,12 @@ from aiogram.types import Message
 
 from bot.i18n import Translate
 from bot.services import Knowledge
+from bot.text.normalize import clip
 from bot.ui import keyboards
 
 
 async def start(message: Message, t: Translate, lang: str, knowledge: Knowledge) -> None:
-    name = escape(message.from_user.first_name if message.from_user else "")
+    name = escape(clip(message.from_user.first_name if message.from_user else "", 64))
     await message.answer(t("welcome", name=name),
                          reply_markup=keyboards.main_menu(knowledge.kb, lang))
 

@@ -15,6 +15,13 @@ log = logging.getLogger(__name__)
 
 Translate = Callable[..., str]
 
+#: Fluent refuses a placeable over 2,500 characters and prints ``{???}`` instead of the whole
+#: message. Longer values go in after formatting, in place of a short marker (private-use
+#: characters, which no Fluent syntax touches); the caller splits a message over Telegram's
+#: limit (bot.telegram.replies.send_long).
+LONG_VALUE = 2000
+_MARK = "\ue000{}\ue001"
+
 
 def language_of(code: str | None, default: str = DEFAULT) -> str:
     """Telegram's language_code ("ru", "ru-RU", "be", "en-GB") -> a language we speak."""
@@ -49,9 +56,18 @@ class Translator:
             bundle = self.bundles[DEFAULT]
             if not bundle.has_message(key):
                 return key
+        long_values: list[str] = []
+        if any(isinstance(v, str) and len(v) > LONG_VALUE for v in args.values()):
+            args = dict(args)
+            for name, value in args.items():
+                if isinstance(value, str) and len(value) > LONG_VALUE:
+                    args[name] = _MARK.format(len(long_values))
+                    long_values.append(value)
         text, errors = bundle.format_pattern(bundle.get_message(key).value, args)
         if errors:
             log.error("translation %s/%s: %s", lang, key, errors)
+        for i, value in enumerate(long_values):
+            text = text.replace(_MARK.format(i), value)
         return text
 
     def for_lang(self, lang: str) -> Translate:

@@ -66,3 +66,9 @@ def proper_names(text: str) -> list[str]:
             if before and not _SENTENCE_END.search(before):
                 out.append(normalize(word))
     return out
+
+
+def clip(text: str, limit: int) -> str:
+    """Plain text cut to ``limit`` characters with an ellipsis (names in messages: Telegram's
+    own limit is 64, so anything longer did not come from a real account)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -28,7 +28,7 @@ from bot.knowledge import load_knowledge
 from bot.matching import AnswerEngine
 from bot.services import Knowledge, ReloadHook, Services
 from bot.telegram.flood import FloodCheck, FloodGuard
-from bot.telegram.middlewares import DbSession, Flood, InFlight, UserContext
+from bot.telegram.middlewares import DbSession, Flood, InFlight, SkipUnreadable, UserContext
 from bot.telegram.replies import send_long
 from bot.telegram.retry import RetryMiddleware
 from bot.telegram.session import JsonSession
@@ -204,6 +204,7 @@ def create_dispatcher(services: Services, *, metrics: Metrics | None = None,
         storage = RedisStorage(redis)
     dp = Dispatcher(storage=storage, **services.as_kwargs(), user_context=user_context,
                     metrics=metrics or Metrics())
+    dp.update.outer_middleware(SkipUnreadable())
     dp.update.outer_middleware(MetricsMiddleware(dp["metrics"]))
     dp.update.outer_middleware(inflight)
     dp.update.outer_middleware(DbSession(services.sessionmaker))

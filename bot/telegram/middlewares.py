@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Message, TelegramObject, User
+from aiogram.types import Message, TelegramObject, Update, User
 
 from bot.db import users
 from bot.i18n import Translator, language_of
@@ -154,3 +154,13 @@ class Flood(BaseMiddleware):
         if verdict is Verdict.WARN and event.chat.type == "private":
             await event.answer(data["t"]("slow-down"))
         return None
+
+
+class SkipUnreadable(BaseMiddleware):
+    """Drops an update that stands only for its id (one aiogram could not read, see
+    bot.telegram.session.JsonSession): logged there once, nothing to handle here."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict) -> Any:
+        if isinstance(event, Update) and event.model_fields_set <= {"update_id"}:
+            return None
+        return await handler(event, data)

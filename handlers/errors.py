@@ -18,10 +18,14 @@ log = logging.getLogger(__name__)
 async def on_error(event: ErrorEvent, bot: Bot, translator: Translator,
                    lang: str | None = None) -> bool:
     update = event.update
+    if isinstance(event.exception, TelegramForbiddenError):
+        # The user blocked the bot while we answered: an ordinary event. The session's retry
+        # middleware has marked them blocked (bot.telegram.retry); nobody to tell.
+        log.info("update %s: the user blocked the bot meanwhile (%s)", update.update_id,
+                 event.exception.message)
+        return True
     log.error("update %s failed: %s: %s", update.update_id, type(event.exception).__name__,
               event.exception, exc_info=event.exception)
-    if isinstance(event.exception, TelegramForbiddenError):
-        return True
     message = update.message or (update.callback_query.message if update.callback_query
                                  else None)
     user = update.message.from_user if update.message else (

@@ -9,6 +9,13 @@ from aiogram.filters import Filter
 from aiogram.types import Message
 
 
+def is_person(message: Message) -> bool:
+    """Written by a person we can know: not an anonymous group admin or a channel (their
+    messages carry ``sender_chat`` and come "from" Telegram's service bots), not a bot."""
+    user = message.from_user
+    return message.sender_chat is None and user is not None and not user.is_bot
+
+
 class Addressed(Filter):
     """Private chats: always. Groups: only messages that mention the bot or reply to it;
     the mention is removed from the text handed to the handler."""

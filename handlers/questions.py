@@ -16,7 +16,7 @@ from bot.text.tghtml import MAX_MESSAGE
 from bot.ui import keyboards
 from bot.ui.answers import OUTCOMES, present, send_entry
 from bot.ui.callbacks import Pick
-from handlers.filters import Addressed, HasText
+from handlers.filters import Addressed, HasText, is_person
 
 
 async def on_question(message: Message, bot: Bot, session: AsyncSession, knowledge: Knowledge,
@@ -33,12 +33,14 @@ async def on_question(message: Message, bot: Bot, session: AsyncSession, knowled
     result = knowledge.engine.match(text, hint=lang)
     if metrics is not None:
         metrics.answers.labels(OUTCOMES[result.kind]).inc()
-    # Stored (committed, in a batch with the questions of other updates: see
-    # bot.db.question_log) before the answer goes out: its buttons carry the row's id.
-    question_id = await questions.record(
-        user_id=message.from_user.id, chat_id=message.chat.id, text=text,
-        lang=result.lang, matched_id=result.id or result.best_guess, score=result.score,
-        outcome=OUTCOMES[result.kind])
+    question_id = 0
+    if is_person(message):
+        # Stored (committed, in a batch with the questions of other updates: see
+        # bot.db.question_log) before the answer goes out: its buttons carry the row's id.
+        question_id = await questions.record(
+            user_id=message.from_user.id, chat_id=message.chat.id, text=text,
+            lang=result.lang, matched_id=result.id or result.best_guess,
+            score=result.score, outcome=OUTCOMES[result.kind])
     await present(bot, message.chat.id, result, translator.for_lang(result.lang), services,
                   user_id=message.from_user.id, session=session, question_id=question_id,
                   thread_id=thread_of(message))

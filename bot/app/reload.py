@@ -21,6 +21,7 @@ from bot.matching import AnswerEngine
 from bot.services import Knowledge, ReloadHook, Services
 
 log = logging.getLogger(__name__)
+LOGGED_ERRORS = 20  # a broken file can have hundreds: the first ones say where to look
 
 __all__ = ["ReloadResult", "Reloader", "reload_knowledge", "watch"]
 
@@ -44,11 +45,9 @@ class Reloader:
             kb, problems = await loop.run_in_executor(
                 None, lambda: load_knowledge(directory, strict=False))
         except KBError as exc:
-            return ReloadResult(False, exc.problems)
+            return _refused(ReloadResult(False, exc.problems))
         if any(p.level == "error" for p in problems):
-            log.warning("KB reload refused: %d error(s)",
-                        sum(p.level == "error" for p in problems))
-            return ReloadResult(False, problems)
+            return _refused(ReloadResult(False, problems))
         engine = await loop.run_in_executor(
             None, lambda: AnswerEngine(kb, self.config.matching))
         changes = diff(self.knowledge.kb, kb)
@@ -63,6 +62,17 @@ class Reloader:
             except Exception:  # a hook must not undo a good reload
                 log.exception("reload hook failed")
         return ReloadResult(True, problems, changes, new_ids)
+
+
+def _refused(result: ReloadResult) -> ReloadResult:
+    """Log why (the first errors with file and line: whoever reads the log can fix them
+    without a staff chat), then hand the result on."""
+    errors = result.errors
+    shown = "".join(f"\n  {p}" for p in errors[:LOGGED_ERRORS])
+    more = f"\n  … and {len(errors) - LOGGED_ERRORS} more" if len(errors) > LOGGED_ERRORS else ""
+    log.warning("KB reload refused, the previous version keeps answering: %d error(s)%s%s",
+                len(errors), shown, more)
+    return result
 
 
 async def reload_knowledge(services: Services, directory: Path | None = None) -> ReloadResult:

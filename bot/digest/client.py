@@ -16,8 +16,10 @@ they become:
 * :class:`Unauthorized` (401), :class:`Forbidden` (403), :class:`BadRequest` (400),
   :class:`ServerError` (5xx, also when the body is not JSON, e.g. a proxy's HTML page),
   :class:`ApiError` for any other error status;
-* :class:`NetworkError` — no answer: connection refused or dropped, timeout, DNS, TLS. The
-  request may have arrived;
+* :class:`NetworkError` — no answer. ``maybe_sent`` tells the two kinds apart: False when
+  the request provably never left (connection refused, DNS, TLS handshake, connect timeout:
+  :class:`NotSent`), True when it may have been carried out (connection dropped after the
+  request was written, read timeout): a sender must not repeat such a message;
 * :class:`BadAnswer` — a 2xx answer that is not Telegram's JSON: the request most likely
   was carried out, but there is no telling.
 
@@ -40,6 +42,8 @@ DEFAULT_TIMEOUT: Final = 60.0
 #: gives at most 256), so no row committed as "sending" waits for a free connection, which
 #: would widen what a crash leaves uncertain (and, being never resent, undelivered).
 CONNECTIONS: Final = 256
+#: Seconds to open a TCP (and TLS) connection; failing within it proves nothing was sent.
+CONNECT_TIMEOUT: Final = 10.0
 #: A 429 that says neither ``parameters.retry_after`` nor ``Retry-After`` (seconds).
 DEFAULT_RETRY_AFTER: Final = 1
 MASK: Final = "<token>"
@@ -92,7 +96,10 @@ class RetryAfter(ApiError):
 
 
 class NetworkError(Exception):
-    """No answer (connection refused or dropped, timeout): the request may have arrived."""
+    """No answer (connection dropped, timeout): the request may have arrived."""
+
+    #: Whether Telegram may have carried the request out (see :class:`NotSent`).
+    maybe_sent: bool = True
 
     def __init__(self, method: str, message: str) -> None:
         self.method = method
@@ -101,6 +108,13 @@ class NetworkError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} (in {self.method})"
+
+
+class NotSent(NetworkError):
+    """No connection was made (refused, DNS, TLS, connect timeout): nothing reached Telegram,
+    so the request can safely be repeated."""
+
+    maybe_sent = False
 
 
 class BadAnswer(Exception):
@@ -230,22 +244,28 @@ class BotApiClient:
         module's exceptions."""
         session = self._get_session()
         body = json.dumps(params, ensure_ascii=False, separators=(",", ":")).encode()
-        limit = aiohttp.ClientTimeout(total=self.timeout if timeout is None else timeout)
+        total = self.timeout if timeout is None else timeout
+        # A separate connect limit: a connect timeout proves nothing was sent (NotSent), the
+        # total one firing later may leave a carried-out request unanswered (NetworkError).
+        limit = aiohttp.ClientTimeout(total=total, sock_connect=min(total, CONNECT_TIMEOUT))
         try:
             async with session.post(self.url(method), data=body, timeout=limit,
                                     headers={"Content-Type": "application/json"}) as resp:
                 raw = await resp.read()
                 status, reason = resp.status, resp.reason or ""
                 retry_after = resp.headers.get("Retry-After")
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise NotSent(method, f"no connection within {CONNECT_TIMEOUT:g} s") from exc
         except TimeoutError as exc:
             raise NetworkError(method, f"no answer within {limit.total:g} s") from exc
         except aiohttp.ClientError as exc:
             text = str(exc)
             masked = self._mask(text)
             message = f"{type(exc).__name__}: {masked}" if masked else type(exc).__name__
+            kind = NotSent if isinstance(exc, aiohttp.ClientConnectorError) else NetworkError
             if masked != text:  # the cause would show the token in a traceback
-                raise NetworkError(method, message) from None
-            raise NetworkError(method, message) from exc
+                raise kind(method, message) from None
+            raise kind(method, message) from exc
         try:
             data = json.loads(raw)
         except ValueError:  # not JSON (also: not UTF-8)
@@ -308,5 +328,5 @@ def _ssl_context() -> Any:
 
 
 __all__ = ["CONNECTIONS", "ApiError", "BadAnswer", "BadRequest", "BotApiClient", "Forbidden",
-           "NetworkError", "RetryAfter", "ServerError", "Unauthorized", "api_error",
+           "NetworkError", "NotSent", "RetryAfter", "ServerError", "Unauthorized", "api_error",
            "url_template"]

@@ -11,10 +11,12 @@ configuration (:func:`create_digest_client`). Here:
 
 * 429 — everybody pauses for ``retry_after`` (:class:`~bot.digest.pace.Pacer`), then the same
   message is retried; not counted as a failed attempt, nothing is dropped;
-* 5xx and network errors (dropped connection, timeout) — exponential backoff with jitter,
-  up to ``config.digest.retries`` retries, then ``failed`` with the last error. A network
-  error after the request left may mean Telegram did deliver it; retrying is what the
-  issue asks for, and Telegram offers no idempotency key to do better;
+* 5xx and network errors that prove nothing was sent (connection refused, DNS, TLS,
+  connect timeout: :class:`~bot.digest.client.NotSent`) — exponential backoff with jitter,
+  up to ``config.digest.retries`` retries, then ``failed`` with the last error;
+* a network error after the request left (connection dropped, no answer within the
+  timeout) — ``uncertain``, like a crash in flight: Telegram may have delivered it and
+  offers no idempotency key, so it is never resent ("never twice" over "always once");
 * 403 (blocked by the user, deactivated, kicked) — ``blocked``, the subscription becomes
   inactive and the user is marked blocked; never retried;
 * any other API error (400 "chat not found", bad HTML, ...) — ``failed`` with the error text;
@@ -285,18 +287,20 @@ class RunSender:
                 job.status = "pending"
                 self.writer.update(job)
                 continue
-            except (ServerError, NetworkError) as exc:
+            except NetworkError as exc:
                 self._in_flight.discard(job.id)
-                job.attempts += 1
-                job.last_error = _describe(exc)
-                if job.attempts > self.options.retries:
-                    job.status = "failed"
-                    self._finished(job)
+                if not exc.maybe_sent:
+                    if not await self._retry(job, exc):
+                        return False
+                    continue
+                log.warning("delivery %s: %s; it may have arrived, so it is counted as "
+                            "uncertain and not resent", job.id, exc)
+                self._uncertain(job, exc)
+                return False
+            except ServerError as exc:
+                self._in_flight.discard(job.id)
+                if not await self._retry(job, exc):
                     return False
-                self.summary.retries += 1
-                job.status = "pending"
-                self.writer.update(job)
-                await self.sleep(self._backoff(job.attempts))
                 continue
             except Forbidden as exc:
                 self._in_flight.discard(job.id)
@@ -321,11 +325,7 @@ class RunSender:
                     log.error("delivery %s: %s; counted as uncertain", job.id, exc)
                 else:
                     log.exception("delivery %s: unexpected error", job.id)
-                job.status, job.last_error = "uncertain", _describe(exc)
-                self.summary.uncertain += 1
-                self.writer.update(job)
-                if self.progress is not None:
-                    self.progress(self.run_id, 1, self.total)
+                self._uncertain(job, exc)
                 return False
             self._in_flight.discard(job.id)
             now = loop.time()
@@ -346,6 +346,29 @@ class RunSender:
         job.status, job.sent_at = "sent", job.sent_at or utcnow()
         self._finished(job)
         return False
+
+    async def _retry(self, job: queue.Job, exc: BaseException) -> bool:
+        """A failure that proves nothing was delivered: back off and try again (True), or
+        give up after ``retries`` attempts (False, the job is ``failed``)."""
+        job.attempts += 1
+        job.last_error = _describe(exc)
+        if job.attempts > self.options.retries:
+            job.status = "failed"
+            self._finished(job)
+            return False
+        self.summary.retries += 1
+        job.status = "pending"
+        self.writer.update(job)
+        await self.sleep(self._backoff(job.attempts))
+        return True
+
+    def _uncertain(self, job: queue.Job, exc: BaseException) -> None:
+        """The message may have arrived: recorded as ``uncertain``, never resent."""
+        job.status, job.last_error = "uncertain", _describe(exc)
+        self.summary.uncertain += 1
+        self.writer.update(job)
+        if self.progress is not None:
+            self.progress(self.run_id, 1, self.total)
 
     def _backoff(self, attempt: int) -> float:
         delay = min(self.options.max_delay, self.options.base_delay * 2 ** (attempt - 1))

@@ -30,6 +30,7 @@ class Fault:
     drop_connection: bool = False
     parameters: dict[str, Any] | None = None
     delay: float = 0.0
+    after: bool = False  # delay/drop after the call was carried out (the answer is lost)
 
     def matches(self, method: str, chat_id: int | str | None) -> bool:
         if self.method is None:
@@ -173,13 +174,18 @@ class FaultsMixin:
         drop_connection: bool = False,
         parameters: dict[str, Any] | None = None,
         delay: float = 0.0,
+        after: bool = False,
     ) -> Fault:
         """Make the next ``times`` matching calls fail instead of running.
 
         ``method`` None or "*" matches any method except getUpdates; ``chat_id`` narrows it
         to one chat. ``drop_connection`` closes the TCP connection without answering;
-        ``error_code=None`` with ``delay`` just slows the call down.
+        ``error_code=None`` with ``delay`` just slows the call down. ``after=True`` carries
+        the call out first (the message is delivered) and then delays or drops the answer:
+        the ambiguous failures a client cannot tell from "nothing happened".
         """
+        if after and error_code is not None:
+            raise ValueError("after=True is for delay or drop_connection, not an error answer")
         fault = Fault(
             method=None if method in (None, "*") else method.lower(),  # type: ignore[union-attr]
             error_code=error_code,
@@ -190,6 +196,7 @@ class FaultsMixin:
             drop_connection=drop_connection,
             parameters=parameters,
             delay=delay,
+            after=after,
         )
         self.faults.add(fault)
         return fault

@@ -268,6 +268,7 @@ class FakeTelegram(ChatsMixin, FaultsMixin, WebhookMixin, WaitingMixin):
         stats.by_method[name] += 1
         p = Params(params)
         record: dict[str, Any] = {"method": name, "params": p, "via": via, "time": time.time()}
+        fault = None
         try:
             if entry is None:
                 raise ApiError(404, "Not Found: method not found")
@@ -276,6 +277,7 @@ class FakeTelegram(ChatsMixin, FaultsMixin, WebhookMixin, WaitingMixin):
             ) else None
             if fault is not None:
                 stats.injected += 1
+            if fault is not None and not fault.after:
                 if fault.delay:
                     await asyncio.sleep(fault.delay)
                 if fault.drop_connection:
@@ -303,4 +305,11 @@ class FakeTelegram(ChatsMixin, FaultsMixin, WebhookMixin, WaitingMixin):
         stats.ok += 1
         record.update(ok=True, result=result, error=None)
         self._record_call(record)
+        if fault is not None and fault.after:  # carried out; the answer is late or never comes
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.drop_connection:
+                stats.dropped += 1
+                record["dropped"] = True
+                raise ConnectionResetError("injected dropped connection after the call")
         return result

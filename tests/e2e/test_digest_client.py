@@ -175,9 +175,10 @@ async def test_network_errors_connection_refused_dropped_and_timeout() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     async with BotApiClient(TOKEN, api_server=f"http://127.0.0.1:{port}") as client:
-        with pytest.raises(tg.NetworkError) as info:
+        with pytest.raises(tg.NotSent) as info:
             await client.send_message(1, "x")
         assert "ClientConnectorError" in str(info.value)
+        assert info.value.maybe_sent is False  # nothing left: safe to repeat
 
     async def drop(request: web.Request) -> web.StreamResponse:
         assert request.transport is not None
@@ -190,12 +191,14 @@ async def test_network_errors_connection_refused_dropped_and_timeout() -> None:
 
     async with stub_server() as stub, client_for(stub) as client:
         stub.handler = drop
-        with pytest.raises(tg.NetworkError):
+        with pytest.raises(tg.NetworkError) as info:
             await client.send_message(1, "x")
+        assert info.value.maybe_sent is True  # the request was written: it may have arrived
         stub.handler = slow
         with pytest.raises(tg.NetworkError) as info:
             await client.send_message(1, "x", timeout=0.2)
         assert "no answer within 0.2 s" in str(info.value)
+        assert info.value.maybe_sent is True
         stub.handler = stub.ok  # the session survives errors
         assert (await client.send_message(1, "x"))["message_id"] == 7
 
@@ -300,15 +303,16 @@ async def test_sender_outcomes_for_each_kind_of_answer(tmp_path: Path) -> None:
     sessions = create_sessionmaker(engine)
     try:
         await add_news(sessions, [News("kb:one", {"en": "Hello"})])
-        await add_subscribers(sessions, [Sub(i) for i in range(1, 8)])
+        await add_subscribers(sessions, [Sub(i) for i in range(1, 9)])
         client = ScriptedClient({
             2: [tg.BadAnswer("sendMessage", 200, "the answer is not Telegram's JSON")],
             3: [tg.ServerError("sendMessage", 502, "HTTP 502 Bad Gateway"),
-                tg.NetworkError("sendMessage", "ServerDisconnectedError: gone")],
+                tg.NotSent("sendMessage", "ClientConnectorError: refused")],
             4: [tg.Forbidden("sendMessage", 403, "Forbidden: bot was blocked by the user")],
             5: [tg.BadRequest("sendMessage", 400, "Bad Request: chat not found")],
             6: [tg.RetryAfter("sendMessage", 429, "Too Many Requests", retry_after=0)],
             7: [tg.ServerError("sendMessage", 500, "Internal Server Error")] * 3,
+            8: [tg.NetworkError("sendMessage", "ServerDisconnectedError: gone")],
         })
         options = SendOptions.from_config(config.digest, base_delay=0.001)
         service = DigestService(config, sessions, client,  # type: ignore[arg-type]
@@ -319,16 +323,17 @@ async def test_sender_outcomes_for_each_kind_of_answer(tmp_path: Path) -> None:
             rows = {d.user_id: d for d in (await s.execute(select(Delivery))).scalars()}
         status = {uid: row.status for uid, row in rows.items()}
         assert status == {1: "sent", 2: "uncertain", 3: "sent", 4: "blocked", 5: "failed",
-                          6: "sent", 7: "failed"}
+                          6: "sent", 7: "failed", 8: "uncertain"}
         assert client.calls.count(2) == 1  # an unreadable 200 is never resent
         assert client.calls.count(3) == 3 and rows[3].attempts == 2
         assert client.calls.count(4) == client.calls.count(5) == 1
         assert client.calls.count(6) == 2 and rows[6].attempts == 0
         assert client.calls.count(7) == 3 and rows[7].attempts == 3
+        assert client.calls.count(8) == 1  # dropped after it left: maybe delivered, not resent
         assert "not Telegram's JSON" in rows[2].last_error
         assert rows[4].last_error.startswith("Forbidden: bot was blocked by the user")
         assert rows[5].last_error.startswith("Bad Request: chat not found")
-        assert (summary.sent, summary.uncertain, summary.blocked, summary.failed) == (3, 1, 1, 2)
+        assert (summary.sent, summary.uncertain, summary.blocked, summary.failed) == (3, 2, 1, 2)
         assert summary.retry_after_waits == 1
     finally:
         await engine.dispose()

@@ -205,9 +205,12 @@ async def test_429_5xx_dropped_403_and_400(tmp_path: Path) -> None:
         await service.stop()
         assert loop.time() - t0 >= 1.0  # the 429's retry_after was honoured
         counts = {c: len(env.texts(c)) for c in range(1, 13)}
-        assert counts == {c: 0 if c in (5, 6, 7, 8) else 1 for c in range(1, 13)}
-        assert (summary.sent, summary.blocked, summary.failed) == (8, 2, 2)
-        assert summary.retry_after_waits == 2 and summary.retries >= 4
+        # Chat 4's connection dropped mid-request: it may have arrived, so it is uncertain
+        # and never resent (a drop that came after delivery would otherwise mean two copies).
+        assert counts == {c: 0 if c in (4, 5, 6, 7, 8) else 1 for c in range(1, 13)}
+        assert (summary.sent, summary.blocked, summary.failed) == (7, 2, 2)
+        assert summary.uncertain == 1
+        assert summary.retry_after_waits == 2 and summary.retries >= 3
         async with env.sessions() as s:
             rows = {d.user_id: d for d in (await s.execute(select(Delivery))).scalars()}
             assert rows[5].status == rows[6].status == "blocked"
@@ -216,18 +219,59 @@ async def test_429_5xx_dropped_403_and_400(tmp_path: Path) -> None:
             assert rows[7].status == "failed" and "can't parse entities" in rows[7].last_error
             assert rows[8].status == "failed" and "Internal Server Error" in rows[8].last_error
             assert rows[8].attempts == 3
-            assert rows[3].status == rows[4].status == "sent" and rows[3].attempts == 2
+            assert rows[3].status == "sent" and rows[3].attempts == 2
+            assert rows[4].status == "uncertain" and "ServerDisconnected" in rows[4].last_error
             for uid in (5, 6):
                 assert (await s.get(Subscription, uid)).active is False
                 assert (await s.get(User, uid)).blocked is True
             assert (await s.get(Subscription, 7)).active is True
         [run] = await status(env.sessions)
         assert run.status == "done"
-        assert run.deliveries == {"pending": 0, "sending": 0, "sent": 8, "failed": 2,
-                                  "blocked": 2, "uncertain": 0}
+        assert run.deliveries == {"pending": 0, "sending": 0, "sent": 7, "failed": 2,
+                                  "blocked": 2, "uncertain": 1}
         # 403 is never retried: exactly one call into each blocked chat.
         forbidden = [c for c in api.calls("sendMessage") if c["params"]["chat_id"] in (5, 6)]
         assert len(forbidden) == 2
+        assert len([c for c in api.calls("sendMessage") if c["params"]["chat_id"] == 4]) == 1
+
+
+async def test_ambiguous_failures_are_never_resent(tmp_path: Path) -> None:
+    """The API carried the request out, then the answer was lost: the connection dropped, or
+    the answer came after the client's timeout. Each subscriber has exactly one copy."""
+    async with environment(tmp_path) as env:
+        await seed_simple(env, 40)
+        api = env.api
+        for chat in range(1, 11):
+            api.fail_next("sendMessage", None, drop_connection=True, after=True, chat_id=chat)
+        for chat in range(11, 16):
+            api.fail_next("sendMessage", None, delay=2.5, after=True, chat_id=chat)
+        service = env.service(request_timeout=1)
+        summary = await service.run("daily", "ambiguous")
+        await service.stop()
+        counts = {c: len(env.texts(c)) for c in range(1, 41)}
+        assert counts == dict.fromkeys(range(1, 41), 1)  # nobody twice, nobody without
+        assert (summary.sent, summary.uncertain) == (25, 15)
+        async with env.sessions() as s:
+            rows = {d.user_id: d for d in (await s.execute(select(Delivery))).scalars()}
+        assert {rows[c].status for c in range(1, 16)} == {"uncertain"}
+        assert "no answer within 1 s" in rows[11].last_error
+        assert {rows[c].status for c in range(16, 41)} == {"sent"}
+
+
+async def test_a_refused_connection_is_retried(tmp_path: Path) -> None:
+    """Nothing can have arrived when no connection was made: those are retried."""
+    async with environment(tmp_path) as env:
+        await seed_simple(env, 3)
+        port = env.api.port
+        await env.api.stop()  # connection refused until it is back
+        service = env.service()
+        task = asyncio.create_task(service.run("daily", "refused"))
+        await asyncio.sleep(0.3)
+        await env.api.start(port=port)
+        summary = await task
+        await service.stop()
+        assert {c: len(env.texts(c)) for c in (1, 2, 3)} == {1: 1, 2: 1, 3: 1}
+        assert summary.retries >= 1 and summary.uncertain == 0
 
 
 async def test_long_digest_arrives_in_parts_spaced_for_the_chat(tmp_path: Path) -> None:

@@ -43,15 +43,17 @@ async def reload_cmd(message: Message, bot: Bot, session: AsyncSession, reload: 
 
 
 async def stats_cmd(message: Message, command: CommandObject, session: AsyncSession,
-                    t: Translate) -> None:
+                    knowledge: Knowledge, lang: str, t: Translate) -> None:
     days = _days(command, 7)
     if days is None:
         await message.answer(t("staff-usage-days"))
         return
     st = await stats.collect(session, days)
     await audit.record(session, message.from_user.id, "stats", f"days={days}")
-    await message.answer(stats.render(st, t))
-    await message.answer_photo(BufferedInputFile(stats.chart_png(st), "questions.png"))
+    titles = stats.topic_titles(knowledge.kb, lang)
+    await message.answer(stats.render(st, t, titles))
+    await message.answer_photo(BufferedInputFile(stats.chart_png(st, t, titles),
+                                                 "questions.png"))
 
 
 async def unanswered_cmd(message: Message, command: CommandObject, bot: Bot,

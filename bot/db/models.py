@@ -9,7 +9,7 @@ constraints later, and SQLite's batch mode can only recreate what it can name.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -176,6 +177,24 @@ class Question(Base):
 
     def __repr__(self) -> str:
         return f"Question(id={self.id!r}, matched={self.matched_id!r}, outcome={self.outcome!r})"
+
+
+class QuestionDaily(Base):
+    """Anonymous daily counts of questions whose rows are gone (purged after
+    ``privacy.keep_questions_days``, or deleted by their author's /forget): statistics read
+    these plus the live rows. No text, no user: a day (UTC), the matched entry ("" for none)
+    and the language, with a count per outcome."""
+
+    __tablename__ = "question_daily"
+    __table_args__ = (UniqueConstraint("day", "entry_id", "lang"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date)
+    entry_id: Mapped[str] = mapped_column(CleanString(128), default="")
+    lang: Mapped[str] = mapped_column(CleanString(8))
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    suggested: Mapped[int] = mapped_column(Integer, default=0)
+    fallback: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Feedback(Base):

@@ -347,9 +347,8 @@ async def test_stats_command(sb: Harness) -> None:
         "Users: 4 in all, 4 new, 4 active, 0 blocked the bot",  # the staff member too
         "Questions: 7 (answered 57%, suggestions 0%, fallback 43%)",
         "Top topics (answered, with 👍/👎):"]
-    assert lines[4] == "• tuition.fees: 2  👍 0 👎 0"
-    assert sorted(lines[5:7]) == ["• accommodation.dormitory: 1  👍 0 👎 1",
-                                  "• visa.process: 1  👍 0 👎 0"]
+    assert lines[4] == "• Tuition fees: 2  👍 0 👎 0"  # titles, not ids
+    assert sorted(lines[5:7]) == ["• Dormitory: 1  👍 0 👎 1", "• Study visa: 1  👍 0 👎 0"]
     assert lines[7:] == ["Active subscribers: 0"]
     async with sb.app.services.sessionmaker() as s:
         rows = (await s.execute(select(Question.outcome, func.count())

@@ -391,7 +391,8 @@ async def seeded(session: AsyncSession) -> AsyncSession:
 
 async def test_collect_exact_figures(seeded: AsyncSession) -> None:
     st = await stats.collect(seeded, 7, now=NOW)
-    assert st.since == ago(days=7)
+    # "The last 7 days": today and the 6 whole days (UTC) before it, no more.
+    assert st.since == datetime(2026, 3, 4, tzinfo=UTC)
     assert (st.users_total, st.users_new, st.users_active, st.users_blocked) == (4, 2, 3, 1)
     assert st.questions == 6
     assert st.outcomes == {"answered": 3, "suggested": 1, "fallback": 2}
@@ -402,7 +403,7 @@ async def test_collect_exact_figures(seeded: AsyncSession) -> None:
                         "tuition.fees": (1, 0)}
     assert st.subscribers == {("daily", "en"): 2, ("weekly", "ru"): 1}
     day = NOW.date()
-    assert list(st.per_day) == [day - timedelta(days=i) for i in range(7, -1, -1)]
+    assert list(st.per_day) == [day - timedelta(days=i) for i in range(6, -1, -1)]
     assert {d: v for d, v in st.per_day.items() if v} == {
         day: {"suggested": 1, "fallback": 1},
         day - timedelta(days=1): {"answered": 2},
@@ -414,22 +415,44 @@ async def test_collect_exact_figures(seeded: AsyncSession) -> None:
     assert month.questions == 8 and month.outcomes["fallback"] == 3
     assert sorted(month.top_topics) == [("accommodation.dormitory", 2), ("tuition.fees", 2)]
     assert month.votes["tuition.fees"] == (1, 1)
-    assert len(month.per_day) == 31
+    assert len(month.per_day) == 30
     assert (await stats.collect(seeded, 7, now=NOW, top=1)).top_topics == [
         ("accommodation.dormitory", 2)]
 
 
+async def test_collect_adds_the_daily_counts(seeded: AsyncSession) -> None:
+    """Questions already purged or forgotten count as their anonymous daily totals."""
+    from bot.db.models import QuestionDaily
+
+    seeded.add_all([
+        QuestionDaily(day=(NOW - timedelta(days=6)).date(), entry_id="tuition.fees", lang="en",
+                      answered=3, suggested=1, fallback=0),
+        QuestionDaily(day=(NOW - timedelta(days=6)).date(), entry_id="", lang="ru",
+                      answered=0, suggested=0, fallback=2),
+        QuestionDaily(day=(NOW - timedelta(days=7)).date(), entry_id="tuition.fees", lang="en",
+                      answered=5, suggested=0, fallback=0)])  # the day before the week
+    await seeded.commit()
+    st = await stats.collect(seeded, 7, now=NOW)
+    assert st.questions == 6 + 6
+    assert st.outcomes == {"answered": 3 + 3, "suggested": 1 + 1, "fallback": 2 + 2}
+    assert st.top_topics == [("tuition.fees", 1 + 3), ("accommodation.dormitory", 2)]
+    assert st.per_day[(NOW - timedelta(days=6)).date()] == {
+        "answered": 3, "suggested": 1, "fallback": 2}
+    assert (await stats.collect(seeded, 8, now=NOW)).questions == 6 + 6 + 5
+
+
 async def test_render_report(seeded: AsyncSession) -> None:
     st = await stats.collect(seeded, 7, now=NOW)
-    assert stats.render(st, Translator().for_lang("en")).split("\n") == [
+    titles = {"accommodation.dormitory": "Dormitory <for students>", "tuition.fees": "Fees"}
+    assert stats.render(st, Translator().for_lang("en"), titles).split("\n") == [
         "📊 <b>Statistics for the last 7 days</b>",
         "Users: 4 in all, 2 new, 3 active, 1 blocked the bot",
         "Questions: 6 (answered 50%, suggestions 17%, fallback 33%)",
         "Top topics (answered, with 👍/👎):",
-        "• <code>accommodation.dormitory</code>: 2  👍 1 👎 1",
-        "• <code>tuition.fees</code>: 1  👍 1 👎 0",
+        "• Dormitory &lt;for students&gt;: 2  👍 1 👎 1",
+        "• Fees: 1  👍 1 👎 0",
         "Other votes:",
-        "• <code>about.overview</code>: 👍 0 👎 1",
+        "• about.overview: 👍 0 👎 1",  # no longer in the KB: its id
         "Active subscribers: 3",
         "• daily / en: 2",
         "• weekly / ru: 1",
@@ -455,9 +478,35 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 async def test_chart_png(seeded: AsyncSession) -> None:
     week = stats.chart_png(await stats.collect(seeded, 7, now=NOW))
-    assert png_size(week) == (800, 400)
+    assert png_size(week) == (1100, 450)  # per day, and the top topics beside
     month = stats.chart_png(await stats.collect(seeded, 30, now=NOW))  # thinned date labels
-    assert png_size(month) == (800, 400) and month != week
+    assert png_size(month) == (1100, 450) and month != week
+
+
+async def test_chart_shows_the_period_whole_numbers_and_titles(seeded: AsyncSession) -> None:
+    from matplotlib import pyplot as plt
+
+    st = await stats.collect(seeded, 7, now=NOW)
+    titles = {"accommodation.dormitory": "Общежитие", "tuition.fees": "Стоимость обучения"}
+    fig = stats.chart_figure(st, Translator().for_lang("ru"), titles)
+    try:
+        fig.canvas.draw()
+        days, topics = fig.axes
+        assert days.get_title() == "Вопросы по дням, последние 7 дн."
+        # "last 7 days" is 7 bars, 04.03 to 10.03 (it used to be 8 dates).
+        labels = [x.get_text() for x in days.get_xticklabels()]
+        assert labels == [f"{d:02}.03" for d in range(4, 11)]
+        assert len(days.containers[0]) == 7
+        # At most 2 questions a day: no "1.5 questions" on the axis.
+        ticks = [y for y in days.get_yticks() if 0 <= y <= days.get_ylim()[1]]
+        assert ticks and all(float(y).is_integer() for y in ticks)
+        assert [x.get_text() for x in topics.get_yticklabels()] == [
+            "Стоимость обучения", "Общежитие"]  # the top topic at the top
+        assert all(float(x).is_integer() for x in topics.get_xticks())
+        assert [x.get_text() for x in days.get_legend().get_texts()] == [
+            "отвечено", "предложены варианты", "без ответа"]
+    finally:
+        plt.close(fig)
 
 
 async def test_empty_database(session: AsyncSession) -> None:
@@ -468,7 +517,7 @@ async def test_empty_database(session: AsyncSession) -> None:
     text = stats.render(st, Translator().for_lang("en"))
     assert "Questions: 0 (answered 0%, suggestions 0%, fallback 0%)" in text
     assert "Top topics" not in text and "Other votes" not in text
-    assert png_size(stats.chart_png(st)) == (800, 400)
+    assert png_size(stats.chart_png(st)) == (800, 450)  # no topics: the days only
 
 
 # --- the reload report (/reload and the KB watcher) -------------------------------------------

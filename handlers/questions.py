@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.chat_action import ChatActionSender
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.question_log import QuestionLog
@@ -18,6 +19,10 @@ from bot.ui.answers import OUTCOMES, present, send_entry
 from bot.ui.callbacks import Pick
 from handlers.filters import Addressed, HasText, is_person
 
+#: "typing…" shows only when an answer takes longer than this (seconds): a quick answer costs
+#: no sendChatAction call. Slow answers: a database or Telegram under load, news lookups.
+TYPING_AFTER = 1.0
+
 
 async def on_question(message: Message, bot: Bot, session: AsyncSession, knowledge: Knowledge,
                       questions: QuestionLog, services: Services, translator: Translator,
@@ -30,6 +35,16 @@ async def on_question(message: Message, bot: Bot, session: AsyncSession, knowled
     if not normalize(text):
         await message.answer(t("empty-text"))
         return
+    async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id,
+                                       message_thread_id=thread_of(message),
+                                       initial_sleep=TYPING_AFTER):
+        await _answer(message, bot, session, knowledge, questions, services, translator,
+                      lang, text, metrics)
+
+
+async def _answer(message: Message, bot: Bot, session: AsyncSession, knowledge: Knowledge,
+                  questions: QuestionLog, services: Services, translator: Translator,
+                  lang: str, text: str, metrics) -> None:
     result = knowledge.engine.match(text, hint=lang)
     if metrics is not None:
         metrics.answers.labels(OUTCOMES[result.kind]).inc()

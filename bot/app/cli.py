@@ -276,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.digest.cli import add_parser as add_digest_parser
 
     add_digest_parser(sub)
+    from bot.app.links import add_parser as add_link_parser
+
+    add_link_parser(sub)
 
     sub.add_parser("run", help="run the Telegram bot (token from BOT_TOKEN)")
     console = sub.add_parser("console", help="chat with the bot in this terminal, no Telegram")

@@ -11,7 +11,6 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.types import BotCommand, BotCommandScopeDefault
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app.observability import Metrics, MetricsMiddleware
@@ -29,13 +28,15 @@ from bot.matching import AnswerEngine
 from bot.services import Knowledge, ReloadHook, Services
 from bot.telegram.flood import FloodCheck, FloodGuard
 from bot.telegram.middlewares import DbSession, Flood, InFlight, SkipUnreadable, UserContext
+from bot.telegram.profile import set_profile
 from bot.telegram.replies import send_long
 from bot.telegram.retry import RetryMiddleware
 from bot.telegram.session import JsonSession
 from bot.ui.reports import reload_report
 
 log = logging.getLogger(__name__)
-COMMANDS = ("start", "help", "menu", "news", "subscribe", "settings", "unsubscribe", "language")
+COMMANDS = ("start", "help", "menu", "human", "news", "subscribe", "settings", "unsubscribe",
+            "language")
 
 
 def _pin_response_models() -> tuple:
@@ -216,11 +217,7 @@ def create_dispatcher(services: Services, *, metrics: Metrics | None = None,
 
 
 async def _set_commands(bot: Bot, translator: Translator) -> None:
-    for lang in ("en", "ru"):
-        commands = [BotCommand(command=c, description=translator.get(lang, f"cmd-{c}"))
-                    for c in COMMANDS]
-        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(),
-                                  language_code=None if lang == "en" else lang)
+    await set_profile(bot, translator, COMMANDS)  # the menu and descriptions, en and ru
 
 
 async def build_app(config: Config, *, migrate: bool = True) -> App:

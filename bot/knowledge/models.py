@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date as date_type
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from bot.knowledge.deeplinks import check_payload
 
 Lang = Literal["en", "ru"]
 LANGS: tuple[Lang, ...] = ("en", "ru")
@@ -40,6 +42,8 @@ class Entry(_Strict):
     verified: bool = True
     action: Literal["show_news", "subscribe"] | None = None
     news: list[str] = []  # ids of news items this entry links to
+    # More deep-link payloads (t.me/<bot>?start=<alias>) besides the id-derived one.
+    aliases: list[Annotated[str, AfterValidator(check_payload)]] = []
     line: int = Field(0, exclude=True)
     file: str = Field("", exclude=True)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+from bot.knowledge.deeplinks import MAX_PAYLOAD, payload_of
 from bot.knowledge.models import LANGS, Category, Entry, KnowledgeBase, NewsItem
 from bot.text import tghtml
 
@@ -102,6 +104,9 @@ def _check_entry(e: Entry, categories: dict[str, Category], ids: set[str],
         if length > tghtml.MAX_MESSAGE:
             err(f"answer.{lang} is {length} characters; Telegram's limit is "
                 f"{tghtml.MAX_MESSAGE}")
+        for href, _ in tghtml.links(text):
+            if not _web_address(href):
+                err(f"answer.{lang}: link {href!r} is not a web address (https://host/…)")
     for rel in e.related:
         if rel == e.id:
             warn("lists itself in 'related'")
@@ -113,6 +118,39 @@ def _check_entry(e: Entry, categories: dict[str, Category], ids: set[str],
     expected = ACTION_IDS.get(e.id)
     if expected and e.action != expected:
         err(f"must have action: {expected}")
+    return out
+
+
+def _web_address(href: str) -> bool:
+    """An address a URL button can open: http(s), a host, no spaces."""
+    try:
+        parts = urlsplit(href)
+    except ValueError:
+        return False
+    return bool(parts.hostname) and not any(c.isspace() for c in href)
+
+
+def _check_deep_links(entries: dict[str, Entry]) -> list[Problem]:
+    """Deep-link payloads (bot.knowledge.deeplinks): each one opens exactly one entry."""
+    out: list[Problem] = []
+    own = {payload_of(e.id): e for e in entries.values()}
+    aliases: dict[str, Entry] = {}
+    for e in entries.values():
+        if len(payload_of(e.id)) > MAX_PAYLOAD:
+            out.append(_problem("warning", e, f"the id is longer than a deep link allows "
+                                f"({MAX_PAYLOAD} characters): give it a short alias", e.id))
+        for alias in e.aliases:
+            key = alias.lower()
+            other = own.get(key) or aliases.get(key)
+            if other is None:
+                aliases[key] = e
+            elif other is e:
+                out.append(_problem("warning", e, f"alias {alias!r} is repeated or is the "
+                                    "entry's own deep link", e.id))
+            else:
+                what = "deep link" if key in own else "alias"
+                out.append(_problem("error", e, f"alias {alias!r} is already the {what} of "
+                                    f"{other.id} ({other.file}:{other.line})", e.id))
     return out
 
 
@@ -139,6 +177,7 @@ def cross_check(found: Collected) -> tuple[KnowledgeBase, list[Problem]]:
     news_ids = {n.id for n in news}
     for e in by_id.values():
         problems.extend(_check_entry(e, cats, ids, broken, news_ids))
+    problems.extend(_check_deep_links(by_id))
     owners: dict[str, set[str]] = defaultdict(set)
     for e in by_id.values():
         seen: set[str] = set()

@@ -17,12 +17,13 @@ from aiogram.client.session.middlewares.base import (
     NextRequestMiddlewareType,
 )
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods import GetUpdates, Response, TelegramMethod
+from aiogram.methods import GetUpdates, Response, SendChatAction, TelegramMethod
 
 log = logging.getLogger(__name__)
 POLL_LIMIT = 100  # getUpdates' default (and largest) batch
@@ -70,6 +71,14 @@ class RetryMiddleware(BaseRequestMiddleware):
             if self.on_poll:
                 self.on_poll()
             return response
+        if isinstance(method, SendChatAction):
+            # "typing…" is cosmetic: not retried (the handler waits for it to end) and a
+            # failure costs only the indicator, not an error in the answer's task.
+            try:
+                return await make_request(bot, method)
+            except TelegramAPIError as exc:
+                log.debug("sendChatAction failed: %s", exc)
+                return False  # type: ignore[return-value]  # what the call returns: the result
         attempt = 0
         while True:
             try:

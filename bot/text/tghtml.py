@@ -82,3 +82,18 @@ def visible_length(text: str) -> int:
 def escape(text: str) -> str:
     """Make untrusted text safe inside an HTML message."""
     return html.escape(text, quote=False)
+
+
+_LINK = re.compile(r"<a\s+href\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)\s*>(.*?)</a\s*>",
+                   re.IGNORECASE | re.DOTALL)
+
+
+def links(text: str) -> list[tuple[str, str]]:
+    """The web links of ``text``: (href, visible text) of each ``<a href="http(s)://…">``,
+    in order, each address once."""
+    found: dict[str, str] = {}
+    for m in _LINK.finditer(text):
+        href = html.unescape(m.group(1).strip("\"'")).strip()
+        if href.lower().startswith(("http:", "https:")) and href not in found:
+            found[href] = " ".join(plain_text(m.group(2)).split())
+    return list(found.items())

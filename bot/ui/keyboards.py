@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from urllib.parse import urlsplit
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -10,6 +11,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.db.models import FREQUENCIES
 from bot.i18n import LANGUAGES, Translate
 from bot.knowledge import Entry, KnowledgeBase
+from bot.text.tghtml import links
 from bot.ui.callbacks import (
     Ask,
     Nav,
@@ -28,6 +30,7 @@ from bot.ui.callbacks import (
 
 PAGE_SIZE = 8
 MAX_LABEL = 60
+MAX_URL_BUTTONS = 2  # web links of an answer that get a button of their own
 
 
 class _Rows:
@@ -97,11 +100,28 @@ def category_menu(kb: KnowledgeBase, category: str, page: int, lang: str,
     return b.as_markup()
 
 
+def url_buttons(text: str) -> list[InlineKeyboardButton]:
+    """A button opening each web link of an answer (the first MAX_URL_BUTTONS), titled with
+    the link's text, or its domain when the text is the address itself."""
+    out: list[InlineKeyboardButton] = []
+    for href, shown in links(text):
+        try:
+            host = urlsplit(href).hostname
+        except ValueError:  # kb check reports it; the answer goes out without the button
+            host = None
+        if host and len(out) < MAX_URL_BUTTONS:
+            title = shown if shown and "://" not in shown else host.removeprefix("www.")
+            out.append(InlineKeyboardButton(text=_label("🌐 " + title), url=href))
+    return out
+
+
 def answer_keyboard(entry: Entry, kb: KnowledgeBase, lang: str, t: Translate, *,
                     category: str = "", question_id: int = 0) -> InlineKeyboardMarkup:
-    """Linked news items, related entries, 👍/👎, then Back (when browsing) or Ask + Main
-    menu."""
+    """The answer's web links, linked news items, related entries, 👍/👎, then Back (when
+    browsing) or Ask + Main menu."""
     b = _Rows()
+    for button in url_buttons(entry.answer_in(lang)):
+        b.row(button)
     for news_id in entry.news:
         item = kb.news_item(news_id)
         if item:

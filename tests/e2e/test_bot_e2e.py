@@ -110,8 +110,8 @@ async def test_start_shows_welcome_and_menu(tmp_path: Path) -> None:
         await h.api.wait_for_call("setMyCommands")
         ru = h.api.commands[("default", "ru")]
         en = h.api.commands[("default", "")]
-        assert [c["command"] for c in en] == ["start", "help", "menu", "news", "subscribe",
-                                             "settings", "unsubscribe", "language"]
+        assert [c["command"] for c in en] == ["start", "help", "menu", "human", "news",
+                                             "subscribe", "settings", "unsubscribe", "language"]
         assert en[1]["description"] == "What the bot can do"
         assert ru[1]["description"] == "Что умеет бот"
 
@@ -264,8 +264,10 @@ async def test_free_text_answers_in_the_question_language(h: Harness) -> None:
     kb = h.app.services.knowledge.kb
     dorm = kb.entries["accommodation.dormitory"]
     assert msg["text"] == dorm.answer_in("en").strip()
-    assert [kb.entries[r].label("en") for r in dorm.related] == labels(msg)[:len(dorm.related)]
-    assert labels(msg)[len(dorm.related):] == [
+    assert labels(msg)[0] == "🌐 bsmu.by"  # the website the answer points to
+    related_labels = [kb.entries[r].label("en") for r in dorm.related]
+    assert related_labels == labels(msg)[1:len(dorm.related) + 1]
+    assert labels(msg)[len(dorm.related) + 1:] == [
         "👍", "👎", "✉️ Ask the admissions team", "🏠 Main menu"]
 
     (ru,) = await ask(h, user, "Сколько стоит обучение?")  # the same English-speaking user

@@ -10,6 +10,7 @@ help =
     <b>How I can help</b>
     • Just type your question, for example: <i>Is there a dormitory?</i>
     • /menu — browse topics
+    • /human — ask a person on the admissions team
     • /news — the latest BSMU news; /subscribe — get news here (/settings, /unsubscribe)
     • /language — English or Russian
     • /help — this message

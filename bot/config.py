@@ -148,6 +148,16 @@ class RedisConfig(_Model):
     url: str | None = None
 
 
+class PrivacyConfig(_Model):
+    keep_questions_days: int | None = Field(
+        365, ge=0, le=36500,
+        description="questions (their text) are deleted when older than this many days, by "
+                    "a daily purge (03:30 in digest.timezone, and a minute after start-up) "
+                    "that first folds them into anonymous daily counts, so statistics keep "
+                    "their totals; 0 or none keeps questions forever. Students delete all "
+                    "their data themselves with /forget")
+
+
 class Config(_Model):
     telegram: TelegramConfig = TelegramConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -158,6 +168,7 @@ class Config(_Model):
     news: NewsConfig = NewsConfig()
     digest: DigestConfig = DigestConfig()
     redis: RedisConfig = RedisConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     token: SecretStr | None = Field(default=None, exclude=True)
 

@@ -23,6 +23,7 @@ def get_routers(config: Config) -> list[Router]:
         language,
         media,
         news,
+        privacy,
         questions,
         staff,
         stale,
@@ -31,12 +32,12 @@ def get_routers(config: Config) -> list[Router]:
         unknown,
     )
 
-    # Staff commands first (invisible to others), the news and subscription commands before
-    # the hand-off (they work during a conversation too), the hand-off before free text (an
+    # Staff commands first (invisible to others), the news, subscription and privacy commands
+    # before the hand-off (they work during a conversation too), the hand-off before free text (an
     # open conversation takes the student's messages), unknown commands before questions,
     # and the catch-alls last: they take whatever the others did not.
     modules = (errors, staff, broadcast, start, language, browse, feedback, news,
-               subscriptions, handoff, unknown, questions, media, stale)
+               subscriptions, privacy, handoff, unknown, questions, media, stale)
     return [m.create_router() for m in modules]
 
 

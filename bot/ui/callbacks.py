@@ -96,3 +96,13 @@ class SubTopic(CallbackData, prefix="st1"):
 
 class SubLang(CallbackData, prefix="sl1"):
     lang: str
+
+
+# -- personal data ----------------------------------------------------------------------------
+
+
+class Forget(CallbackData, prefix="fg1"):
+    """/forget: delete (``ok``) or keep the data of ``user``, who alone may press it."""
+
+    user: int
+    ok: bool = False

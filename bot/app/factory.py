@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app.observability import Metrics, MetricsMiddleware
 from bot.app.reload import Reloader, watch
+from bot.app.retention import DailyPurge
 from bot.config import Config
 from bot.config import TokenError as TokenError  # re-exported (bot.app.cli imports it here)
 from bot.db import create_engine, create_sessionmaker, users
@@ -36,7 +37,7 @@ from bot.ui.reports import reload_report
 
 log = logging.getLogger(__name__)
 COMMANDS = ("start", "help", "menu", "human", "news", "subscribe", "settings", "unsubscribe",
-            "language")
+            "language", "privacy")
 
 
 def _pin_response_models() -> tuple:
@@ -101,6 +102,7 @@ class App:
     metrics: Metrics = field(default_factory=Metrics)
     redis: Any = None
     digests: Any = None  # bot.digest.DigestService once started
+    purge: DailyPurge | None = None  # the daily purge of old questions once started
     _tasks: list[asyncio.Task] = field(default_factory=list)
     _stop: asyncio.Event | None = None
 
@@ -118,8 +120,9 @@ class App:
         self.dispatcher["user_context"].forget(chat_id)
 
     async def start_background(self, bot: Bot) -> None:
-        """Jobs beside the dispatcher: the KB watcher (reload on file changes) and the digest
-        scheduler (daily, weekly and instant digests, feed polls, resuming unfinished runs)."""
+        """Jobs beside the dispatcher: the KB watcher (reload on file changes), the digest
+        scheduler (daily, weekly and instant digests, feed polls, resuming unfinished runs)
+        and the daily purge of old questions (privacy.keep_questions_days)."""
         from bot.digest import start_digests
 
         if self.config.knowledge.watch:
@@ -131,6 +134,8 @@ class App:
         self.dispatcher["digests"] = digests  # handlers (staff /broadcast) get it by this name
         self.services.on_reload.append(digests.on_reload)  # instant digests after KB reloads
         self.digests = digests
+        self.purge = DailyPurge(self.config, self.services.sessionmaker)
+        self.purge.start()
 
     async def notify_reload(self, bot: Bot, result) -> None:
         """Tell the staff chat what an automatic reload did (or why it refused)."""
@@ -141,6 +146,9 @@ class App:
         await send_long(bot, chat, reload_report(result, t))
 
     async def close(self, timeout: float = 10.0, bot: Bot | None = None) -> None:
+        if self.purge is not None:
+            await self.purge.stop()
+            self.purge = None
         if self.digests is not None:
             if self.dispatcher.get("digests") is self.digests:
                 del self.dispatcher["digests"]

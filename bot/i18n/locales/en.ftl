@@ -13,6 +13,7 @@ help =
     • /human — ask a person on the admissions team
     • /news — the latest BSMU news; /subscribe — get news here (/settings, /unsubscribe)
     • /language — English or Russian
+    • /privacy — what I store about you; /forget — delete it
     • /help — this message
 
     If I don't know an answer, I will say so and you can ask the admissions team.

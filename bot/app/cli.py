@@ -102,13 +102,14 @@ def cmd_stats(args: argparse.Namespace, config: Config) -> int:
     import asyncio
 
     from bot.i18n import Translator
-    from bot.staff.stats import chart_png, collect, render
+    from bot.staff.stats import chart_png, collect, kb_titles, render
     from bot.text.tghtml import plain_text
 
     st = asyncio.run(_with_db(config, lambda s: collect(s, args.days)))
-    print(plain_text(render(st, Translator().for_lang(args.lang))))
+    t, titles = Translator().for_lang(args.lang), kb_titles(config.knowledge.path, args.lang)
+    print(plain_text(render(st, t, titles)))
     if args.chart:
-        Path(args.chart).write_bytes(chart_png(st))
+        Path(args.chart).write_bytes(chart_png(st, t, titles))
         print(f"chart written to {args.chart}")
     return 0
 

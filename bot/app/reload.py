@@ -55,7 +55,7 @@ class Reloader:
         async with self.sessionmaker() as session:
             new_ids = await sync_kb_news(session, kb)
             await session.commit()
-        log.info("KB reloaded: %s", "; ".join(changes.lines()))
+        log.info("KB reloaded: %s", "; ".join(changes.lines(detail=False)))
         for hook in list(self.hooks):
             try:
                 await hook(ReloadResult(True, problems, changes, new_ids))

@@ -13,7 +13,7 @@ MAX_LISTED = 30
 
 def reload_report(result: ReloadResult, t: Translate) -> str:
     if result.ok:
-        changes = result.changes.lines() if result.changes is not None else []
+        changes = result.changes.lines(detail=False) if result.changes is not None else []
         return t("staff-reload-ok", changes=escape("\n".join(changes)))
     errors = [escape(str(p)) for p in result.errors[:MAX_LISTED]]
     if len(result.errors) > MAX_LISTED:

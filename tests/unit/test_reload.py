@@ -111,6 +111,7 @@ def test_kb_diff_command(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert "entries added (1): about.mascot" in out
     assert "accommodation.dormitory: title" in out
+    assert '    title [en]: "Dormitory" → "Dorms"' in out.split("\n")  # what changed
     (new / "broken.yaml").write_text("entries: [")
     assert main(["kb", "diff", str(KNOWLEDGE), str(new)]) == 1
     assert "would be refused" in capsys.readouterr().out

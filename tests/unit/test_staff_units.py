@@ -307,12 +307,65 @@ def test_diff_lists_every_kind_of_change(tmp_path: Path) -> None:
         "entries removed (1): housing.rent",
         "entries changed (2):",
         "  about.overview: answer",
+        '    answer [en]: "<b>BSMU</b> is a medical university in Minsk." → '
+        '"<b>BSMU</b> is a university."',
         "  housing.dormitory: verified",
+        "    verified: False → True",
         "news added (1): 2026-11-01-c",
         "news removed (1): 2026-11-01-b",
         "news changed (1): 2026-11-01-a",
         "categories changed",
     ]
+
+
+def test_diff_shows_the_changed_text(tmp_path: Path) -> None:
+    """What changed in an entry, not only which field: the changed part of a long answer
+    with some context, per language, and the phrasings added and removed."""
+    long_en = ("The admissions office for international students is open from Monday to "
+               "Friday, 9:00 to 17:00. Phone: +375 17 272-61-91. Email: inter@bsmu.by. "
+               "Address: Dzerzhinsky Ave 83, Minsk, building 2, room 101.")
+    old_entries = ENTRIES.replace('"Ask the admissions office about places in the dormitory."',
+                                  f'"{long_en}"')
+    old_dir = write_kb(tmp_path / "old", {"categories.yaml": CATEGORIES,
+                                          "entries.yaml": old_entries})
+    new_dir = write_kb(tmp_path / "new", {"categories.yaml": CATEGORIES, "entries.yaml": (
+        old_entries.replace("272-61-91", "365-11-11")
+        .replace('"hostel for students", ', '"student hostel", "halls of residence", ')
+        .replace("related: [housing.dormitory]", "related: []")
+        .replace("category: housing", "category: about")
+        .replace("keywords: {en: [dorm], ru: [общага]}", "keywords: {en: [dorm]}"))})
+    d = diff(load(old_dir), load(new_dir))
+    assert d.changed == {"about.overview": ["related"],
+                         "housing.dormitory": ["category", "questions", "answer", "keywords"]}
+    assert d.details["housing.dormitory"] == [
+        "category: housing → about",
+        'questions [en]: + "student hostel", "halls of residence"',
+        'questions [en]: - "hostel for students"',
+        'answer [en]: "… to 17:00. Phone: +375 17 272-61-91. Email: inter@bsmu.by. …"'
+        ' → "… to 17:00. Phone: +375 17 365-11-11. Email: inter@bsmu.by. …"',
+        "keywords [ru]: - \"общага\"",
+    ]
+    assert d.details["about.overview"] == ["related: - housing.dormitory"]
+    lines = d.lines()
+    i = lines.index("  housing.dormitory: category, questions, answer, keywords")
+    assert lines[i + 1:i + 6] == [f"    {x}" for x in d.details["housing.dormitory"]]
+    # The reload summary (log, staff chat) stays one line per entry.
+    assert "  housing.dormitory: category, questions, answer, keywords" in d.lines(
+        detail=False)
+    assert not [x for x in d.lines(detail=False) if x.startswith("    ")]
+
+
+def test_excerpts_of_changed_text() -> None:
+    from bot.knowledge.diff import excerpts
+
+    assert excerpts("Fees: 3,500 USD a year.", "Fees: 4,000 USD a year.") == (
+        "Fees: 3,500 USD a year.", "Fees: 4,000 USD a year.")
+    before, after = excerpts("word " * 100 + "old", "word " * 100 + "new")
+    assert before.startswith("… ") and before.endswith("word old")
+    assert after.endswith("word new") and len(after) < 40
+    before, after = excerpts("x" * 500, "y" * 500)  # nothing in common: cut to the limit
+    assert len(before) <= 102 and before.endswith(" …") and after.startswith("y")
+    assert excerpts("a\n\n  b", "a b c") == ("a b", "a b c")  # whitespace runs are one space
 
 
 def test_diff_ignores_where_an_entry_lives(tmp_path: Path) -> None:

@@ -66,9 +66,76 @@ class KnowledgeConfig(_Model):
     watch: bool = True
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
+
+
+def parse_weekdays(text: str) -> frozenset[int]:
+    """"mon-fri", "mon-fri,sat", "mon,wed,fri", "fri-mon" (wraps) -> weekday numbers
+    (Monday 0, as datetime.weekday())."""
+    days: set[int] = set()
+    for part in text.lower().replace(" ", "").split(","):
+        first, dash, last = part.partition("-")
+        if first not in WEEKDAYS or (dash and last not in WEEKDAYS):
+            raise ValueError(f"days: {part!r} is not a weekday or a range like mon-fri "
+                             f"(weekdays: {', '.join(WEEKDAYS)})")
+        a = WEEKDAYS.index(first)
+        b = WEEKDAYS.index(last) if last else a
+        days.update((a + i) % 7 for i in range((b - a) % 7 + 1))
+    return frozenset(days)
+
+
+def parse_clock(text: str) -> int:
+    """"09:00" -> minutes after midnight (0-1440; "24:00" is the end of the day)."""
+    m = _CLOCK.match(text.strip())
+    if not m or int(m[1]) * 60 + int(m[2]) > 24 * 60:
+        raise ValueError(f"{text!r} is not a time of day like \"09:00\"")
+    return int(m[1]) * 60 + int(m[2])
+
+
+class OfficeHoursConfig(_Model):
+    """When the admissions team answers hand-offs. Outside these hours a student who sends
+    a question to the team is told when to expect the reply."""
+
+    days: str = Field("mon-fri", description="working days: mon-fri, mon-fri,sat, mon,wed,fri")
+    start: str = Field("09:00", description='opening time, "HH:MM" in quotes')
+    end: str = Field("17:00", description='closing time, "HH:MM" in quotes, after start')
+    timezone: str = Field("Europe/Minsk", description="IANA time zone of the office")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _quoted(cls, data):
+        # YAML reads an unquoted 17:00 as the number 1020 (base 60).
+        if isinstance(data, dict):
+            for key in ("start", "end"):
+                if isinstance(data.get(key), int):
+                    raise ValueError(f'{key}: write the time in quotes, e.g. "17:00"')
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> OfficeHoursConfig:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        parse_weekdays(self.days)
+        if parse_clock(self.start) >= parse_clock(self.end):
+            raise ValueError(f"start {self.start} must be before end {self.end}")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {self.timezone!r} (use a name like "
+                             f"Europe/Minsk)") from exc
+        return self
+
+
 class StaffConfig(_Model):
     admins: list[int] = []
     chat_id: int | None = None
+    office_hours: OfficeHoursConfig | None = Field(
+        None,
+        description="when the team answers hand-offs (absent: no notice); outside them a "
+                    "student who sends the team a question is told when to expect the reply. "
+                    "The keys below default as shown once the section is given: "
+                    "office_hours: {} is mon-fri 09:00-17:00 Europe/Minsk")
 
 
 class MatchingConfig(_Model):

@@ -106,7 +106,8 @@ async def close_cmd(message: Message, bot: Bot, session: AsyncSession, config: C
     lang = (user.language if user else None) or language_of(
         user.language_code if user else None, config.bot.default_language)
     with contextlib.suppress(TelegramAPIError):  # a student who blocked us needs no notice
-        await bot.send_message(conv.chat_id,
+        # In private (the conversation's user), never in a group it may have started in.
+        await bot.send_message(conv.user_id,
                                translator.get(lang, "handoff-closed-student"))
     await message.answer(t("staff-closed"))
 

@@ -29,6 +29,16 @@ def _type_name(annotation) -> str:
     return text.replace("|", "or").replace("NoneType", "none")
 
 
+def _optional_section(annotation) -> type[BaseModel] | None:
+    """``SomeModel | None``: a section that is off unless given (its keys' defaults apply
+    once it is)."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if len(args) == 1 and len(typing.get_args(annotation)) == 2 and isinstance(
+            args[0], type) and issubclass(args[0], BaseModel):
+        return args[0]
+    return None
+
+
 def _rows(model: type[BaseModel], prefix: str = "") -> list[str]:
     rows = []
     for name, field in model.model_fields.items():
@@ -38,6 +48,11 @@ def _rows(model: type[BaseModel], prefix: str = "") -> list[str]:
         ann = field.annotation
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             rows.extend(_rows(ann, key + "."))
+            continue
+        if (section := _optional_section(ann)) is not None:  # e.g. staff.office_hours
+            notes = (field.description or "").replace("|", "\\|")
+            rows.append(f"| `{key}` | section or none | none | {notes} |")
+            rows.extend(_rows(section, key + "."))
             continue
         default = field.get_default(call_default_factory=True)
         default_text = "none" if default is None else f"`{default}`"

@@ -51,10 +51,41 @@ async def start(session: AsyncSession, *, user_id: int, chat_id: int, staff_chat
 
 
 async def link(session: AsyncSession, handoff: Handoff, staff_message_id: int,
-               direction: str) -> None:
+               direction: str, *, student_message_id: int | None = None,
+               layout: str | None = None) -> None:
+    """Remember a staff-chat message of this conversation ("to_staff": the bot posted it
+    there, ``student_message_id`` the student's message it shows; "to_student": a staff
+    reply, ``student_message_id`` the copy the student got, made as ``layout``)."""
     session.add(HandoffMessage(handoff_id=handoff.id, staff_chat_id=handoff.staff_chat_id,
-                               staff_message_id=staff_message_id, direction=direction))
+                               staff_message_id=staff_message_id, direction=direction,
+                               student_message_id=student_message_id, layout=layout))
     await session.flush()
+
+
+async def student_copy(session: AsyncSession, staff_chat_id: int, staff_message_id: int
+                       ) -> tuple[Handoff, HandoffMessage] | None:
+    """A staff reply's copy in the student's chat (to mirror the staff's edit)."""
+    row = (await session.execute(
+        select(Handoff, HandoffMessage)
+        .join(HandoffMessage, HandoffMessage.handoff_id == Handoff.id)
+        .where(HandoffMessage.staff_chat_id == staff_chat_id,
+               HandoffMessage.staff_message_id == staff_message_id,
+               HandoffMessage.direction == "to_student",
+               HandoffMessage.student_message_id.is_not(None)))).first()
+    return (row[0], row[1]) if row else None
+
+
+async def staff_copies(session: AsyncSession, user_id: int, student_message_id: int
+                       ) -> list[tuple[Handoff, HandoffMessage]]:
+    """The staff-chat messages showing a student's message (to mirror the student's edit)."""
+    rows = await session.execute(
+        select(Handoff, HandoffMessage)
+        .join(HandoffMessage, HandoffMessage.handoff_id == Handoff.id)
+        .where(Handoff.user_id == user_id,
+               HandoffMessage.student_message_id == student_message_id,
+               HandoffMessage.direction == "to_staff")
+        .order_by(HandoffMessage.id))
+    return [(h, m) for h, m in rows]
 
 
 async def find_by_staff_message(session: AsyncSession, staff_chat_id: int,

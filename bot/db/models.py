@@ -384,7 +384,11 @@ class Handoff(Base):
 
 class HandoffMessage(Base):
     """Which staff-chat message belongs to which conversation, so a staff reply to it
-    reaches the right student."""
+    reaches the right student; with the student's side of it, so edits are mirrored: for
+    "to_staff" the student's message the staff-chat copy shows, for "to_student" the copy
+    the student got and how it was made (``layout``: "text" a message with the team's header,
+    "caption" a copy with the header in its caption, "plain" a copy after a header message).
+    Student messages are in their private chat (the conversation's ``user_id``)."""
 
     __tablename__ = "handoff_messages"
     __table_args__ = (UniqueConstraint("staff_chat_id", "staff_message_id"),)
@@ -395,6 +399,8 @@ class HandoffMessage(Base):
     staff_chat_id: Mapped[int] = mapped_column(BigInteger)
     staff_message_id: Mapped[int] = mapped_column(BigInteger)
     direction: Mapped[str] = mapped_column(CleanString(16))  # "to_staff" | "to_student"
+    student_message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    layout: Mapped[str | None] = mapped_column(CleanString(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -19,7 +19,9 @@ OUTCOMES = {"answer": "answered", "suggest": "suggested", "fallback": "fallback"
 
 def fallback_text(services: Services, t: Translate) -> str:
     site = services.config.bot.website
-    return t("fallback", website=site, website_host=urlparse(site).netloc or site)
+    # Without a staff chat the hand-off button gives the contacts: promise no sending.
+    key = "fallback" if services.config.staff.chat_id is not None else "fallback-no-staff"
+    return t(key, website=site, website_host=urlparse(site).netloc or site)
 
 
 async def send_entry(bot: Bot, chat_id: int, entry: Entry, lang: str, t: Translate,

@@ -486,24 +486,26 @@ async def test_handoff_round_trip(h: Harness) -> None:
         "block hand-offs.")
     assert header["message_thread_id"] is None
 
-    # A text reply reaches the student; the staff message gets a reaction.
+    # A text reply reaches the student under the team's header; the staff message gets a
+    # reaction.
     calls, mark = h.api.call_mark(), h.api.mark()
     answer = await staff_sends(h, "Hello! Check the weather forecast, and bring an umbrella.",
                                reply_to=header)
     (delivered,) = await h.api.wait_for(1, chat_id=student.id, since=mark)
-    assert delivered["method"] == "copyMessage"
-    assert delivered["plain_text"] == "Hello! Check the weather forecast, and bring an umbrella."
+    assert delivered["method"] == "sendMessage"
+    assert delivered["plain_text"] == (
+        "💬 Admissions team:\nHello! Check the weather forecast, and bring an umbrella.")
     await h.api.wait_for_call("setMessageReaction", since=calls)
     assert h.api.reactions(STAFF_CHAT, answer["message_id"]) == [
         {"type": "emoji", "emoji": "👌"}]
 
-    # A photo reply too (copyMessage keeps the photo and its caption).
+    # A photo reply too (copyMessage keeps the photo; the header heads its caption).
     mark = h.api.mark()
     photo = await staff(h).send_photo(caption="The application form", chat=group(h),
                                       reply_to=header)
     (copied,) = await h.api.wait_for(1, chat_id=student.id, since=mark)
     assert copied["method"] == "copyMessage" and copied["message"]["photo"]
-    assert copied["caption"] == copied["plain_text"] == "The application form"
+    assert copied["plain_text"] == "💬 Admissions team:\nThe application form"
     await h.api.wait_for_call("setMessageReaction", since=calls, predicate=lambda c: int(
         c["params"]["message_id"]) == photo["message_id"])
 
@@ -522,7 +524,7 @@ async def test_handoff_round_trip(h: Harness) -> None:
     mark = h.api.mark()
     await staff_sends(h, "At the admissions office.", reply_to=copy, user_id=STAFF2)
     (delivered,) = await h.api.wait_for(1, chat_id=student.id, since=mark)
-    assert delivered["plain_text"] == "At the admissions office."
+    assert delivered["plain_text"] == "💬 Admissions team:\nAt the admissions office."
     # Staff chatter that replies to nothing of the student's is not delivered.
     mark = h.api.mark()
     await staff_sends(h, "coffee anyone?")
@@ -727,13 +729,15 @@ async def test_forum_staff_chat_topic_per_student(tmp_path: Path) -> None:
         await olga.send_text("Pets are not allowed in the dormitory, sorry.", chat=forum,
                              thread_id=topic_a)
         (got,) = await h.api.wait_for(1, chat_id=ann.id, since=mark)
-        assert got["plain_text"] == "Pets are not allowed in the dormitory, sorry."
+        assert got["plain_text"] == (
+            "💬 Admissions team:\nPets are not allowed in the dormitory, sorry.")
         await olga.send_text("Yes, there is.", chat=forum, reply_to=b1, thread_id=topic_b)
         (got,) = await h.api.wait_for(1, chat_id=bob.id, since=mark)
-        assert got["plain_text"] == "Yes, there is."
+        assert got["plain_text"] == "💬 Admissions team:\nYes, there is."
         await settle(h)
         assert len(sent_since(h, ann.id, mark)) == 1 and len(sent_since(h, bob.id, mark)) == 1
         # Replies to the staff inside the topic stay there.
+        mark = h.api.mark()
         (closed,) = await say(h, olga, "/close", chat=forum, thread_id=topic_a)
         assert closed["plain_text"].startswith("✅ Conversation closed")
         assert closed["message_thread_id"] == topic_a

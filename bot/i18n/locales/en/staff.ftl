@@ -11,7 +11,6 @@ handoff-type-question = Please type your question for the admissions team in one
 handoff-cancelled = OK, nothing was sent.
 handoff-banned = Sorry, sending questions to the admissions team is not available to you. Please contact the admissions office through the official website, { $website }.
 handoff-closed-student = The admissions team has closed this conversation. Ask me anything, or tap "Ask the admissions team" again if you need a person.
-handoff-staff-unavailable = Sorry, the admissions team cannot be reached from the bot right now. Please contact the admissions office through the official website, { $website }.
 staff-handoff-header =
     🆘 <b>Question from a student</b>
     { $name } · id <code>{ NUMBER($user_id, useGrouping: 0) }</code> · language: { $lang }

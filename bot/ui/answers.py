@@ -58,6 +58,7 @@ async def present(bot: Bot, chat_id: int, result: MatchResult, t: Translate,
                                reply_markup=keyboards.suggestions_keyboard(
                                    result.suggestions, result.lang, t, question_id))
     else:
-        await bot.send_message(chat_id, fallback_text(services, t), message_thread_id=thread_id,
-                               reply_markup=keyboards.fallback_keyboard(t, question_id),
+        text = fallback_text(services, t)
+        await bot.send_message(chat_id, text, message_thread_id=thread_id,
+                               reply_markup=keyboards.fallback_keyboard(t, question_id, text),
                                link_preview_options=NO_PREVIEW)

@@ -158,8 +158,11 @@ def suggestions_keyboard(entries: tuple[Entry, ...] | list[Entry], lang: str, t:
     return b.as_markup()
 
 
-def fallback_keyboard(t: Translate, question_id: int = 0) -> InlineKeyboardMarkup:
+def fallback_keyboard(t: Translate, question_id: int = 0, text: str = "") -> InlineKeyboardMarkup:
+    """The web links of the fallback ``text`` (the official website), Ask, Main menu."""
     b = _Rows()
+    for button in url_buttons(text):
+        b.row(button)
     b.row(InlineKeyboardButton(text=t("btn-ask-team"), callback_data=Ask(q=question_id).pack()))
     b.row(InlineKeyboardButton(text=t("btn-main-menu"), callback_data=Nav(edit=False).pack()))
     return b.as_markup()

@@ -111,7 +111,8 @@ async def test_start_shows_welcome_and_menu(tmp_path: Path) -> None:
         ru = h.api.commands[("default", "ru")]
         en = h.api.commands[("default", "")]
         assert [c["command"] for c in en] == ["start", "help", "menu", "human", "news",
-                                             "subscribe", "settings", "unsubscribe", "language"]
+                                             "subscribe", "settings", "unsubscribe", "language",
+                                             "privacy"]
         assert en[1]["description"] == "What the bot can do"
         assert ru[1]["description"] == "Что умеет бот"
 
@@ -329,7 +330,7 @@ async def test_fallback_and_ask_the_team(h: Harness) -> None:
     assert "I don't know the answer" in msg["plain_text"]
     assert "admissions office for international students" in msg["plain_text"]
     assert '<a href="https://www.bsmu.by">www.bsmu.by</a>' in msg["text"]
-    assert labels(msg) == ["✉️ Ask the admissions team", "🏠 Main menu"]
+    assert labels(msg) == ["🌐 www.bsmu.by", "✉️ Ask the admissions team", "🏠 Main menu"]
     assert msg["params"]["link_preview_options"]  # no preview of the website
     await settle(h)
     (row,) = await questions_of(h, user.id)

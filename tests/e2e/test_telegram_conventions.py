@@ -107,6 +107,12 @@ async def test_answer_without_a_link_has_no_url_button(h: Harness) -> None:
     assert not any("url" in b for b in buttons(msg))
 
 
+async def test_fallback_has_a_button_to_the_website(h: Harness) -> None:
+    (msg,) = await ask(h, new_user(h), "qwzx vbnm plkj")
+    assert msg["text"].startswith("Sorry, I don't know the answer to that.")
+    assert buttons(msg)[0] == {"text": "🌐 www.bsmu.by", "url": "https://www.bsmu.by"}
+
+
 # --- the bot's profile -------------------------------------------------------------------------
 
 

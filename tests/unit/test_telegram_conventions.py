@@ -176,6 +176,18 @@ def test_answer_with_a_link_gets_a_url_button_first(kb) -> None:
             assert all(len(r) <= 8 for r in markup.inline_keyboard)
 
 
+def test_fallback_points_to_the_website_with_a_button() -> None:
+    t = Translator().for_lang("ru")
+    text = t("fallback", website="https://www.bsmu.by", website_host="www.bsmu.by")
+    rows = keyboards.fallback_keyboard(t, 7, text).inline_keyboard
+    assert [(b.text, b.url) for b in rows[0]] == [("🌐 www.bsmu.by", "https://www.bsmu.by")]
+    assert [b.text for row in rows[1:] for b in row] == [t("btn-ask-team"), t("btn-main-menu")]
+    # A website configured without a scheme is no link Telegram could open: no button.
+    text = t("fallback", website="bsmu.by", website_host="bsmu.by")
+    assert all(b.callback_data for row in keyboards.fallback_keyboard(t, 7, text).inline_keyboard
+               for b in row)
+
+
 def test_a_link_that_is_no_web_address_is_an_error(tmp_path: Path) -> None:
     entries = ENTRIES.replace("Ask the admissions office about places in the dormitory.",
                               'See <a href=\\"https:/bsmu.by\\">the site</a>.')

@@ -23,6 +23,7 @@ from bot.db.handoffs import OpenConversations
 from bot.db.migrate import upgrade
 from bot.db.news import sync_kb_news
 from bot.db.question_log import QuestionLog
+from bot.digest.options import make_pacer
 from bot.i18n import Translator
 from bot.knowledge import load_knowledge
 from bot.matching import AnswerEngine
@@ -79,9 +80,12 @@ def create_bot(config: Config, token: str | None = None, *, api_server: str | No
     except TokenValidationError as exc:
         raise TokenError("BOT_TOKEN is malformed: expected <digits>:<letters>, as given by "
                          "BotFather") from exc
+    # One limiter per token in this process: replies (urgent) and the digests this process
+    # sends (start_background hands it to them) share the token's rate.
+    session.pacer = make_pacer(config.digest)
     retry = RetryMiddleware(retries=config.telegram.send_retries,
                             max_retry_after=config.telegram.max_retry_after,
-                            on_forbidden=on_forbidden,
+                            on_forbidden=on_forbidden, pacer=session.pacer,
                             poll_linger=config.telegram.poll_linger_ms / 1000)
     if metrics is not None:
         retry.on_retry_after = metrics.retry_after.inc
@@ -130,7 +134,8 @@ class App:
             self._tasks.append(asyncio.create_task(
                 watch(self.services, lambda r: self.notify_reload(bot, r), self._stop)))
         digests = await start_digests(self.config, self.services.sessionmaker, bot,
-                                      self.services.translator)
+                                      self.services.translator,
+                                      pacer=getattr(bot.session, "pacer", None))
         self.dispatcher["digests"] = digests  # handlers (staff /broadcast) get it by this name
         self.services.on_reload.append(digests.on_reload)  # instant digests after KB reloads
         self.digests = digests

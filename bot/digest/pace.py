@@ -15,6 +15,9 @@ stays under both limits instead of discovering them:
   closer than the limit;
 * a 429 pauses everybody until ``retry_after`` has passed, and the schedule restarts from
   there without a burst;
+* replies to students come first: the running bot shares its pacer with the digests it
+  sends (one limiter per token in a process), replies acquire with ``urgent=True``, and a
+  digest waits while any reply is waiting for a slot;
 * the rate is the bot's, whatever the number of processes sending with its token: when
   ``n`` instances send at once, each keeps to ``rate / n`` (:meth:`Pacer.set_share`, fed by
   the sender from the delivery queue's live leases).
@@ -53,6 +56,7 @@ class Pacer:
         self._next: float | None = None  # next free global slot; None: not started yet
         self._chat_next: dict[Hashable, float] = {}
         self._acquired = 0
+        self.urgent_waiting = 0  # replies waiting for a slot right now
 
     def pause(self, seconds: float) -> None:
         """A 429 said "retry after ``seconds``": nobody sends before then."""
@@ -102,9 +106,23 @@ class Pacer:
         """False when a pause began while the caller waited for its slot."""
         return self.paused_until <= self.clock()
 
-    async def acquire(self, chat: Hashable | None = None) -> None:
-        """Wait for a send slot for ``chat`` (both limits and any pause respected)."""
+    async def acquire(self, chat: Hashable | None = None, *, urgent: bool = False) -> None:
+        """Wait for a send slot for ``chat`` (both limits and any pause respected). An
+        ``urgent`` caller (a reply to a student) goes ahead of every non-urgent one."""
+        if urgent:
+            self.urgent_waiting += 1
+            try:
+                await self._acquire(chat, urgent=True)
+            finally:
+                self.urgent_waiting -= 1
+        else:
+            await self._acquire(chat, urgent=False)
+
+    async def _acquire(self, chat: Hashable | None, *, urgent: bool) -> None:
         while True:
+            if not urgent and self.urgent_waiting:
+                await self.sleep(self.interval)  # a reply is waiting: let it have the slot
+                continue
             now = self.clock()
             if self.paused_until > now:
                 await self.sleep(self.paused_until - now)

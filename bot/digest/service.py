@@ -22,6 +22,7 @@ from bot.digest.engine import (
     DigestService,
     due_runs,
 )
+from bot.digest.pace import Pacer
 from bot.digest.summary import Progress, Summary
 from bot.i18n import Translator
 
@@ -30,16 +31,18 @@ __all__ = ["CATCH_UP", "KINDS", "RESUMABLE", "RESUME_EVERY", "DigestService", "d
 
 
 async def start_digests(config: Config, sessions: queue.Sessions, bot: Any,
-                        translator: Translator, *, scheduler: bool = True) -> DigestService:
+                        translator: Translator, *, scheduler: bool = True,
+                        pacer: Pacer | None = None) -> DigestService:
     """Start the digest engine inside the running bot (resume unfinished runs, send a
     recently missed slot, start the scheduler); call ``await service.stop()`` at shutdown,
     before the database closes. ``bot`` is the bot's own aiogram Bot: digests go through a
     client of their own with its token and API server, without the RetryMiddleware (see
     bot.digest.sender). Wiring it into the bot is the caller's: handlers (staff
     /broadcast) expect it as ``digests``, and :meth:`DigestService.on_reload` wants to hear
-    of knowledge-base reloads."""
+    of knowledge-base reloads. ``pacer``: the limiter the bot's replies go through, so that
+    replies and digests share the token's rate and replies go first."""
     service = DigestService(config, sessions, BotApiClient.like(bot), translator=translator,
-                            own_client=True)
+                            own_client=True, pacer=pacer)
     await service.start(scheduler=scheduler)
     return service
 

@@ -1,6 +1,13 @@
 """Retries for outgoing API calls. aiogram itself retries nothing on sendMessage: a reply hit
 by 429 or a 5xx would simply be lost. Polling (getUpdates) has its own backoff and is not
-retried here; it only lingers a little after a partial batch (``poll_linger``)."""
+retried here; it only lingers a little after a partial batch (``poll_linger``).
+
+Messages go out through the process's pacer (bot.digest.pace.Pacer, shared with the digests
+this process sends) as urgent: a burst of students is answered at the token's rate, ahead of
+digests, instead of everyone discovering flood control at once. A 429 pauses every sender
+for ``retry_after`` and the reply waits its turn; it is not a failed attempt, and it turns
+into an error only when flood control would keep it waiting more than ``max_retry_after``
+seconds in all."""
 
 from __future__ import annotations
 
@@ -24,6 +31,8 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.methods import GetUpdates, Response, SendChatAction, TelegramMethod
+
+from bot.digest.pace import Pacer
 
 log = logging.getLogger(__name__)
 POLL_LIMIT = 100  # getUpdates' default (and largest) batch
@@ -53,6 +62,8 @@ class RetryMiddleware(BaseRequestMiddleware):
     #: long (seconds) after it before polling again, so that under load one poll brings
     #: several updates instead of one round trip per update. 0: poll again at once.
     poll_linger: float = 0.0
+    #: The token's limiter; messages (send*, copy*, forward*, edit*) wait for a slot.
+    pacer: Pacer | None = None
     clock: Callable[[], float] = time.monotonic
     _polled_at: float = field(default=0.0, init=False, repr=False)
     _polled: int = field(default=0, init=False, repr=False)  # updates the last poll brought
@@ -80,11 +91,16 @@ class RetryMiddleware(BaseRequestMiddleware):
                 log.debug("sendChatAction failed: %s", exc)
                 return False  # type: ignore[return-value]  # what the call returns: the result
         attempt = 0
+        flood_waited = 0.0
+        paced = self.pacer is not None and _is_message(method)
         while True:
             try:
+                if paced:
+                    await self.pacer.acquire(urgent=True)  # type: ignore[union-attr]
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
-                if attempt >= self.retries or exc.retry_after > self.max_retry_after:
+                flood_waited += exc.retry_after
+                if flood_waited > self.max_retry_after:
                     self.stats.gave_up += 1
                     raise
                 self.stats.retry_after_waits += 1
@@ -92,7 +108,11 @@ class RetryMiddleware(BaseRequestMiddleware):
                     self.on_retry_after()
                 log.warning("%s: flood control, waiting %ss", type(method).__name__,
                             exc.retry_after)
-                await self.sleep(exc.retry_after)
+                if paced:
+                    self.pacer.pause(exc.retry_after)  # type: ignore[union-attr]
+                else:
+                    await self.sleep(exc.retry_after)
+                continue  # waiting out flood control is not a failed attempt
             except (TelegramServerError, TelegramNetworkError) as exc:
                 if attempt >= self.retries:
                     self.stats.gave_up += 1
@@ -125,3 +145,11 @@ class RetryMiddleware(BaseRequestMiddleware):
         """Wait for the on_forbidden calls still running (tests, shutdown)."""
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+_MESSAGE_PREFIXES = ("Send", "Copy", "Forward", "Edit")
+
+
+def _is_message(method: TelegramMethod) -> bool:
+    """A call Telegram counts against the bot's message rate."""
+    return type(method).__name__.startswith(_MESSAGE_PREFIXES)

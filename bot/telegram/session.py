@@ -29,6 +29,9 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 class JsonSession(AiohttpSession):
+    #: The token's limiter in this process (bot.digest.pace.Pacer), set by the factory.
+    pacer: Any = None
+
     def check_response(self, bot: Bot, method: TelegramMethod[Any], status_code: int,
                        content: str) -> Response[Any]:
         try:

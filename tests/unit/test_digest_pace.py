@@ -130,3 +130,35 @@ async def test_real_clock_smoke() -> None:
     for i in range(20):
         await pacer.acquire(i)
     assert 19 / 200 * 0.8 <= loop.time() - t0 < 1.0
+
+
+async def test_urgent_replies_go_ahead_of_digests_within_the_same_rate() -> None:
+    # Digest workers keep the pacer busy; a 429 pauses everybody; replies that arrive during
+    # the pause are sent first when it ends, and together they never exceed the rate.
+    pacer, vt = make(20, burst=0)
+    start = vt.now
+    out: list = []
+
+    async def digests(worker: int) -> None:
+        for chat in range(1000 + worker * 100, 1000 + worker * 100 + 12):
+            await pacer.acquire(chat)
+            out.append((vt.now, "digest"))
+
+    async def replies() -> None:
+        await vt.sleep(0.9)
+        pacer.pause(2.0)  # flood control: nobody sends before 2.9
+        await vt.sleep(0.1)
+
+        async def one() -> None:
+            await pacer.acquire(urgent=True)
+            out.append((vt.now, "reply"))
+
+        await asyncio.gather(*(one() for _ in range(10)))
+
+    await vt.run(*(digests(w) for w in range(5)), replies())
+    after_pause = [k for t, k in out if t - start >= 2.9 - 1e-9]
+    assert after_pause[:10] == ["reply"] * 10
+    assert [k for _, k in out].count("digest") == 60  # every digest message still went out
+    times = [t for t, _ in out]
+    assert max_in_window(times, 1.0) <= 20 + 1
+    assert pacer.urgent_waiting == 0

@@ -320,14 +320,27 @@ async def test_retry_after_too_long_is_raised() -> None:
     assert mw.stats.gave_up == 1
 
 
-async def test_retry_after_gives_up_after_retries() -> None:
+async def test_flood_control_is_waited_out_not_counted_as_a_failed_attempt() -> None:
+    # A reply meeting 429 waits its turn however often Telegram says so (issue 14): the
+    # retry count is for failures, not for flood control.
     bot = MockedBot()
     _, sleep = with_retry(bot, retries=2)
-    for _ in range(3):
+    for _ in range(4):
         bot.session.add_error(429, "Too Many Requests: retry after 1", retry_after=1)
+    msg = await bot.send_message(1, "hello")
+    assert msg.text == "hello"
+    assert len(bot.requests) == 5 and sleep.calls == [1, 1, 1, 1]
+
+
+async def test_flood_control_gives_up_after_max_retry_after_in_all() -> None:
+    bot = MockedBot()
+    mw, sleep = with_retry(bot, retries=2, max_retry_after=10)
+    for _ in range(6):
+        bot.session.add_error(429, "Too Many Requests: retry after 3", retry_after=3)
     with pytest.raises(TelegramRetryAfter):
         await bot.send_message(1, "hello")
-    assert len(bot.requests) == 3 and sleep.calls == [1, 1]
+    assert sleep.calls == [3, 3, 3] and len(bot.requests) == 4  # 12 s would be over 10
+    assert mw.stats.gave_up == 1
 
 
 async def test_server_errors_are_retried_with_backoff() -> None:

@@ -202,8 +202,8 @@ async def test_random_updates_never_get_the_error_reply(
                     and r["method"] not in ("copyMessage", "forwardMessage")]
             assert len(html) > len(sent) // 2
             assert not [t for t in html if MARKER in t]  # escaped: &lt;fuzz
-            refused = [c for c in h.api.errors() if c.get("error_code") == 400
-                       and "parse" in str(c.get("description", "")).lower()]
+            refused = [c for c in h.api.errors() if (c.get("error") or {}).get("error_code")
+                       == 400 and "parse" in str(c["error"].get("description", "")).lower()]
             assert not refused, refused[:3]
 
             # Ordinary questions are answered as before, privately and in a group.

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_CONFIG = Path("config.yaml")
 CONFIG_ENV = "BOT_CONFIG"
@@ -56,9 +66,37 @@ class TelegramConfig(_Model):
                     "updates per request (adds at most this much latency; 0 = off)")
 
 
+#: Database URL schemes the bot works with (SQLAlchemy's async drivers it ships with), and
+#: the plain spellings people copy from elsewhere, mapped onto them.
+DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+_DRIVER_ALIASES = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg",
+                   "postgres": "postgresql+asyncpg"}
+_DATABASE_EXAMPLES = ("sqlite+aiosqlite:///data/bot.db or "
+                      "postgresql+asyncpg://user:password@host:5432/dbname")
+
+
+def database_url(url: str) -> str:
+    """The URL with a supported driver (plain ``postgresql://``/``sqlite://`` mapped onto
+    the async drivers), else ValueError naming the supported ones (never the password)."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep or not scheme:
+        raise ValueError(f"not a database URL: write e.g. {_DATABASE_EXAMPLES}")
+    driver = _DRIVER_ALIASES.get(scheme.lower(), scheme.lower())
+    if driver not in DATABASE_DRIVERS:
+        raise ValueError(f"{scheme}:// is not supported; write {_DATABASE_EXAMPLES}")
+    return f"{driver}://{rest}"
+
+
 class DatabaseConfig(_Model):
-    url: str = "sqlite+aiosqlite:///data/bot.db"
+    url: str = Field("sqlite+aiosqlite:///data/bot.db",
+                     description="sqlite+aiosqlite:///path or "
+                                 "postgresql+asyncpg://user:password@host:port/db")
     echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _driver(cls, url: str) -> str:
+        return database_url(url)
 
 
 class KnowledgeConfig(_Model):
@@ -128,8 +166,14 @@ class OfficeHoursConfig(_Model):
 
 
 class StaffConfig(_Model):
-    admins: list[int] = []
-    chat_id: int | None = None
+    admins: list[int] = Field(
+        [],
+        description="Telegram user ids of admissions staff (each learns theirs with /id); "
+                    "BOT_STAFF_ADMINS=123,456 in the environment replaces this list")
+    chat_id: int | None = Field(
+        None,
+        description="the staff group's chat id (send /id in the group); "
+                    "BOT_STAFF_CHAT_ID in the environment replaces it")
     office_hours: OfficeHoursConfig | None = Field(
         None,
         description="when the team answers hand-offs (absent: no notice); outside them a "
@@ -177,6 +221,50 @@ class NewsConfig(_Model):
     page_size: int = Field(5, ge=1, le=10)
 
 
+def check_timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}: use an IANA name like Europe/Minsk "
+                         "or UTC") from exc
+    return name
+
+
+_CRON_EXAMPLE = 'e.g. "0 10 * * *" (10:00 every day) or "0 10 * * mon"'
+_CRON_WEEKDAY = re.compile(r"(\*|(\d+)(?:-(\d+))?)(?:/(\d+))?")
+
+
+def check_cron(expr: str) -> str:
+    """A 5-field crontab as bot.digest.schedule reads it (weekdays 0-7 with Sunday 0 or 7,
+    or names), checked with APScheduler's parser; ValueError worded for config.yaml."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"{expr!r} is not a cron expression: write 5 fields, minute hour "
+                         f"day month weekday, {_CRON_EXAMPLE}")
+    names = []  # cron's numeric weekdays differ from APScheduler's: range-checked here
+    for part in fields[4].split(","):
+        if re.search(r"[a-zA-Z]", part):
+            names.append(part)
+            continue
+        m = _CRON_WEEKDAY.fullmatch(part)
+        bounds = [int(x) for x in (m[2], m[3]) if x] if m else []
+        if not m or any(b > 7 for b in bounds) or bounds != sorted(bounds) or (
+                m[4] is not None and int(m[4]) < 1):
+            raise ValueError(f"{expr!r}: weekday {part!r} is not 0-7 (Sunday = 0 or 7) or a "
+                             f"name like mon-fri; {_CRON_EXAMPLE}")
+    try:
+        CronTrigger.from_crontab(" ".join([*fields[:4], ",".join(names) or "*"]),
+                                 timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(f"{expr!r} is not a valid cron expression ({exc}); "
+                         f"{_CRON_EXAMPLE}") from exc
+    return expr
+
+
 class DigestConfig(_Model):
     timezone: str = "Europe/Minsk"
     daily: str = Field("0 10 * * *", description="cron: minute hour day month weekday")
@@ -191,14 +279,18 @@ class DigestConfig(_Model):
     retries: int = Field(5, ge=0, le=20, description="for 5xx and network errors")
     lease_seconds: float = Field(300.0, gt=0)
 
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @field_validator("daily", "weekly")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        return check_cron(value)
+
     @model_validator(mode="after")
     def _check(self) -> DigestConfig:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {self.timezone!r}") from exc
         if self.rate > 30 and not self.paid_broadcast:
             raise ValueError("rate above 30 messages/s needs paid_broadcast: true")
         return self
@@ -238,6 +330,13 @@ class Config(_Model):
     privacy: PrivacyConfig = PrivacyConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     token: SecretStr | None = Field(default=None, exclude=True)
+    _source: str = PrivateAttr("defaults")
+
+    @property
+    def source(self) -> str:
+        """Where this configuration came from (a file, or the defaults and why), for
+        messages that must say which config was used."""
+        return self._source
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.staff.admins
@@ -247,7 +346,7 @@ def _format_error(source: str, err: ValidationError) -> str:
     lines = [f"{source}: invalid configuration"]
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = e["msg"]
+        msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown key"
         lines.append(f"  {key}: {msg}")
@@ -263,17 +362,53 @@ def resolve_path(path: str | Path | None) -> Path | None:
     return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
 
 
-def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = None) -> Config:
+#: Staff ids from the environment (they differ per installation, so they stay out of an image
+#: and of the config file in version control); they replace the file's values.
+STAFF_ADMINS_ENV = "BOT_STAFF_ADMINS"
+STAFF_CHAT_ENV = "BOT_STAFF_CHAT_ID"
+
+
+def _env_int(name: str, text: str, what: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ConfigError(f"{name}: {text.strip()!r} is not {what}; send /id to the bot to "
+                          "learn the number") from None
+
+
+def _staff_from_env(data: dict, env: Mapping[str, str]) -> dict:
+    # Empty counts as unset: an env file or compose file may list the variable blank.
+    admins = (env.get(STAFF_ADMINS_ENV) or "").strip() or None
+    chat = (env.get(STAFF_CHAT_ENV) or "").strip() or None
+    if admins is None and chat is None:
+        return data
+    staff = data.get("staff")
+    staff = dict(staff) if isinstance(staff, dict) else {}
+    if admins is not None:
+        staff["admins"] = [_env_int(STAFF_ADMINS_ENV, part, "a Telegram user id "
+                                    "(write ids separated by commas, e.g. 123456789,987654321)")
+                           for part in admins.replace(";", ",").split(",") if part.strip()]
+    if chat is not None:
+        staff["chat_id"] = _env_int(STAFF_CHAT_ENV, chat, "a chat id (e.g. -1001234567890)")
+    return {**data, "staff": staff}
+
+
+def load_config(path: str | Path | None = None, *,
+                env: Mapping[str, str] | None = None) -> Config:
     env = os.environ if env is None else env
     resolved = resolve_path(path)
     data: dict = {}
-    source = "defaults"
+    source = (f"defaults (no --config, no {CONFIG_ENV}, no {DEFAULT_CONFIG} in "
+              f"{Path.cwd()})")
     if resolved is not None:
         source = str(resolved)
         try:
             text = resolved.read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError(f"{source}: cannot read config file: {exc.strerror}") from exc
+            how = ("--config" if path else CONFIG_ENV if os.environ.get(CONFIG_ENV)
+                   else "the file's permissions")
+            raise ConfigError(f"{source}: cannot read config file ({exc.strerror}); check "
+                              f"{how}") from exc
         try:
             data = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
@@ -284,11 +419,14 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
             raise ConfigError(f"{source}: the top level must be a mapping of sections")
         if "token" in data:
             raise ConfigError(f"{source}: token: never put the token in the file; set {TOKEN_ENV}")
+    data = _staff_from_env(data, env)
     token = env.get(TOKEN_ENV)
     try:
-        return Config.model_validate({**data, "token": token or None})
+        config = Config.model_validate({**data, "token": token or None})
     except ValidationError as exc:
         raise ConfigError(_format_error(source, exc)) from exc
+    config._source = source
+    return config
 
 
 # --- the bot token ---------------------------------------------------------------------------

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config
-from bot.knowledge import KBError
 
 Command = Callable[[argparse.Namespace, Config], int]
 COMMANDS: dict[str, Command] = {}
@@ -23,7 +23,25 @@ def command(name: str) -> Callable[[Command], Command]:
 
 
 def _knowledge_dir(args: argparse.Namespace, config: Config) -> Path:
-    return Path(getattr(args, "knowledge", None) or config.knowledge.path)
+    """--knowledge, else knowledge.path; a missing directory is a ConfigError that says
+    where the path was resolved from and which config file was (not) used."""
+    given = getattr(args, "knowledge", None)
+    return require_dir(Path(given or config.knowledge.path),
+                       "--knowledge" if given else "knowledge.path", config)
+
+
+def require_dir(path: Path, key: str, config: Config) -> Path:
+    if path.is_dir():
+        return path
+    problem = "does not exist" if not path.exists() else "is not a directory"
+    if key.startswith("--"):
+        hint = "fix the path"
+    elif config.source.startswith("defaults"):
+        hint = "pass --config FILE (or set BOT_CONFIG), or run from the bot's directory"
+    else:
+        hint = f"fix {key} there (a relative path is read from {Path.cwd()})"
+    raise ConfigError(f"{key}: {path.resolve()} {problem}\nconfig used: {config.source}; "
+                      f"{hint}")
 
 
 @command("ask")
@@ -38,7 +56,7 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
         if args.json:
             print(json.dumps(result.to_json(), ensure_ascii=False))
         else:
-            print(render_result(result))
+            print(render_result(result, config))
         return 0
     for line in sys.stdin:
         result = engine.match(line.rstrip("\n"), lang=args.lang)
@@ -46,25 +64,33 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def render_result(result) -> str:
+def render_result(result, config: Config | None = None) -> str:
+    """The engine's result as the bot would word it, in the result's language."""
+    from urllib.parse import urlparse
+
+    from bot.i18n import Translator
     from bot.text.tghtml import plain_text
 
+    score = f"score {result.score:.0f}"
     if result.kind == "answer":
-        head = f"[{result.id}, score {result.score:.0f}]"
-        return f"{head}\n{plain_text(result.answer).strip()}"
+        return f"[{result.id}, {score}]\n{plain_text(result.answer).strip()}"
+    t = Translator().for_lang(result.lang)
     if result.kind == "suggest":
-        lines = [f"Did you mean… (best score {result.score:.0f})"]
+        lines = [f"{t('did-you-mean')} [{score}]"]
         lines += [f"  - {e.label(result.lang)} [{e.id}]" for e in result.suggestions]
         return "\n".join(lines)
-    return (f"I don't know the answer to that (best score {result.score:.0f}). "
-            "Please ask the admissions office.")
+    site = (config or Config()).bot.website
+    text = t("fallback", website=site, website_host=urlparse(site).netloc or site)
+    return f"{plain_text(text).strip()}\n[{score}]"
 
 
 @command("kb check")
 def cmd_kb_check(args: argparse.Namespace, config: Config) -> int:
     from bot.knowledge.check import run_check
 
-    return run_check(Path(args.dir or config.knowledge.path), verbose=args.verbose)
+    path = require_dir(Path(args.dir), "kb check DIR", config) if args.dir else \
+        _knowledge_dir(args, config)
+    return run_check(path, verbose=args.verbose)
 
 
 @command("kb diff")
@@ -87,9 +113,11 @@ def cmd_kb_diff(args: argparse.Namespace, config: Config) -> int:
 
 async def _with_db(config: Config, fn):
     from bot.db import create_engine, create_sessionmaker, upgrade
+    from bot.db.probe import check_connection
 
     engine = create_engine(config.database.url)
     try:
+        await check_connection(engine)
         await upgrade(engine)
         async with create_sessionmaker(engine)() as session:
             return await fn(session)
@@ -105,6 +133,8 @@ def cmd_stats(args: argparse.Namespace, config: Config) -> int:
     from bot.staff.stats import chart_png, collect, kb_titles, render
     from bot.text.tghtml import plain_text
 
+    if args.chart:
+        writable_file(args.chart, "stats --chart")
     st = asyncio.run(_with_db(config, lambda s: collect(s, args.days)))
     t, titles = Translator().for_lang(args.lang), kb_titles(config.knowledge.path, args.lang)
     print(plain_text(render(st, t, titles)))
@@ -112,6 +142,23 @@ def cmd_stats(args: argparse.Namespace, config: Config) -> int:
         Path(args.chart).write_bytes(chart_png(st, t, titles))
         print(f"chart written to {args.chart}")
     return 0
+
+
+def writable_file(name: str, option: str) -> Path:
+    """An output file's directory must exist before any work is done (a usage error)."""
+    path = Path(name)
+    folder = path.resolve().parent
+    if path.is_dir():
+        raise UsageError(f"{option} {name}: is a directory; give a file name, e.g. "
+                         f"{path / 'chart.png'}")
+    if not folder.is_dir():
+        raise UsageError(f"{option} {name}: the directory {folder} does not exist; create "
+                         "it or choose another path")
+    return path
+
+
+class UsageError(Exception):
+    """A command-line argument that cannot work (exit 2)."""
 
 
 @command("kb suggest")
@@ -135,7 +182,8 @@ def cmd_kb_suggest(args: argparse.Namespace, config: Config) -> int:
         for text in list(g.texts)[1:4]:
             print(f"        also: {text}")
     if args.write:
-        Path(args.write).write_text(patch_yaml(groups), encoding="utf-8")
+        writable_file(args.write, "kb suggest --write").write_text(patch_yaml(groups),
+                                                                    encoding="utf-8")
         print(f"patch written to {args.write}: review it, then `kb apply {args.write}`")
     return 0
 
@@ -189,19 +237,23 @@ def _setup_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+def _log_level(args: argparse.Namespace, default: str = "INFO") -> str:
+    """--debug, else LOG_LEVEL (DEBUG, INFO, WARNING, ERROR), else ``default``."""
+    if getattr(args, "debug", False):
+        return "DEBUG"
+    level = os.environ.get(LOG_LEVEL_ENV, "").strip().upper()
+    return level if level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else default
+
+
 @command("run")
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     import asyncio
 
-    from bot.app.factory import TokenError
-    from bot.app.runner import RunError, run
+    from bot.app.runner import run
 
-    _setup_logging()
-    try:
-        asyncio.run(run(config))
-    except (TokenError, RunError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    _knowledge_dir(args, config)
+    _setup_logging(_log_level(args))
+    asyncio.run(run(config))
     return 0
 
 
@@ -212,6 +264,7 @@ def cmd_console(args: argparse.Namespace, config: Config) -> int:
 
     from bot.app.console import run_console
 
+    _knowledge_dir(args, config)
     _setup_logging("WARNING")
     logging.getLogger("aiogram").setLevel(logging.ERROR)
     asyncio.run(run_console(config, lang=args.lang))
@@ -223,10 +276,12 @@ def cmd_db_upgrade(args: argparse.Namespace, config: Config) -> int:
     import asyncio
 
     from bot.db import create_engine, current, upgrade
+    from bot.db.probe import check_connection
 
     async def go() -> str | None:
         engine = create_engine(config.database.url)
         try:
+            await check_connection(engine)
             await upgrade(engine, args.revision)
             return await current(engine)
         finally:
@@ -236,9 +291,39 @@ def cmd_db_upgrade(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+LOG_LEVEL_ENV = "LOG_LEVEL"
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """--config and --debug, accepted before or after any (sub)command. SUPPRESS as the
+    default: a subcommand's parser would otherwise overwrite the value given before it."""
+    group = parser.add_argument_group("common options")
+    group.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                       help="config file (default: $BOT_CONFIG, else ./config.yaml, else the "
+                            "built-in defaults)")
+    group.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks and debug logs (also: LOG_LEVEL=DEBUG)")
+
+
+def _add_common_everywhere(parser: argparse.ArgumentParser, seen: set[int]) -> None:
+    if id(parser) in seen:
+        return
+    seen.add(id(parser))
+    add_common_options(parser)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_common_everywhere(child, seen)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    ap = _build_parser()
+    _add_common_everywhere(ap, set())  # every subcommand, nested ones included
+    return ap
+
+
+def _build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="bsmu-bot", description="BSMU admissions assistant")
-    ap.add_argument("--config", help="config file (default: $BOT_CONFIG or ./config.yaml)")
     sub = ap.add_subparsers(dest="command", required=True)
 
     ask = sub.add_parser("ask", help="answer a question as the bot would")
@@ -293,18 +378,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 done, 1 a run-time failure (network, database, files, failed checks),
+    2 a usage or configuration error; 130 interrupted."""
     args = build_parser().parse_args(argv)
     name = args.command
     if name in ("kb", "db", "config", "digest"):
         name = f"{name} {getattr(args, name + '_command')}"
+    debug = _log_level(args, "") == "DEBUG"
     try:
-        config = load_config(args.config)
+        config = load_config(getattr(args, "config", None))
         return COMMANDS[name](args, config)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KBError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        return report_failure(exc, debug)
+
+
+def report_failure(exc: BaseException, debug: bool) -> int:
+    """One or two lines on stderr (the traceback too with --debug); the exit code."""
+    import traceback
+
+    from bot.app.failures import USAGE, Failure, explain, unexpected
+
+    if isinstance(exc, UsageError):
+        failure = Failure(str(exc), USAGE)
+    else:
+        failure = explain(exc) or unexpected(exc)
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    print(f"error: {failure.message}", file=sys.stderr)
+    return failure.code

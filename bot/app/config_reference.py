@@ -17,6 +17,22 @@ a test fails when it is out of date. Every key is optional. Secrets never go in 
 the bot token comes from `BOT_TOKEN`, the webhook secret from the variable named by
 `telegram.webhook.secret_env` (default `WEBHOOK_SECRET`).
 
+The environment also sets what differs per installation, so that neither an image nor a
+config file in version control has to carry it (set and not empty, the environment wins
+over the file):
+
+| variable | replaces | example |
+|---|---|---|
+| `BOT_CONFIG` | the config file's path (`--config` wins over it) | `/etc/bsmu-bot/config.yaml` |
+| `BOT_STAFF_ADMINS` | `staff.admins` | `123456789,987654321` |
+| `BOT_STAFF_CHAT_ID` | `staff.chat_id` | `-1001234567890` |
+| `LOG_LEVEL` | the log level of `run` (`DEBUG` adds tracebacks, as `--debug`) | `WARNING` |
+
+Checked at start-up, before anything runs: unknown keys, cron expressions
+(`digest.daily`, `digest.weekly`), time zones, the database driver (`sqlite+aiosqlite://`
+or `postgresql+asyncpg://`; plain `sqlite://`, `postgresql://` and `postgres://` are read
+as those) and the knowledge directory. `python -m bot doctor` checks the rest.
+
 | key | type | default | notes |
 |---|---|---|---|
 """

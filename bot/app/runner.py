@@ -14,7 +14,10 @@ from aiohttp import web
 
 from bot.app import observability
 from bot.app.factory import App, build_app, create_bot
+from bot.app.reach import api_url, reach_telegram
 from bot.config import Config
+from bot.db import create_engine
+from bot.db.probe import check_connection, where
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +26,42 @@ class RunError(Exception):
     """A problem that stops start-up, worded for the operator (one line)."""
 
 
+async def preflight(config: Config) -> None:
+    """What can fail before anything is started, checked in an order that reports the
+    cause, not a consequence: webhook settings, the token (shape, then one getMe without
+    retries: no network is one line naming the API URL), then the database connection.
+    Migrations and the KB come after (build_app)."""
+    if config.telegram.mode == "webhook":
+        webhook_settings(config)
+    me = await reach_telegram(config)
+    db = create_engine(config.database.url)
+    try:
+        await check_connection(db)
+    finally:
+        await db.dispose()
+    log.info("config: %s; knowledge: %s; database: %s; Telegram: @%s via %s",
+             config.source, config.knowledge.path.resolve(), where(config.database.url),
+             me.username, api_url(config))
+
+
+def webhook_settings(config: Config) -> tuple[str, str]:
+    """(the public URL, the secret) of webhook mode, or :class:`RunError`."""
+    cfg = config.telegram.webhook
+    if not cfg.url:
+        raise RunError("telegram.webhook.url is not set: write the public HTTPS base URL, "
+                       "e.g. https://bot.example.org")
+    if not cfg.url.startswith("https://"):
+        raise RunError(f"telegram.webhook.url {cfg.url!r}: Telegram calls webhooks over "
+                       "HTTPS only; write the https:// address of the reverse proxy")
+    secret = os.environ.get(cfg.secret_env)
+    if not secret:
+        raise RunError(f"{cfg.secret_env} is not set: webhook mode needs a secret token "
+                       "(1-256 of A-Z a-z 0-9 _ -), e.g. from `openssl rand -hex 32`")
+    return cfg.url, secret
+
+
 async def run(config: Config) -> None:
+    await preflight(config)
     app = await build_app(config)
     # The KB index and the framework's objects live as long as the process: keep them out of
     # the garbage collector's scans (its pauses reached 0.8 s under load otherwise).

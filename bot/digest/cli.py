@@ -104,13 +104,20 @@ async def _sync_news(config: Config, sessions: Any) -> None:
 
 async def send(config: Config, *, now: bool = False, progress: bool = True,
                sync: bool = True) -> Any:
+    from bot.config import check_token
     from bot.db import create_engine, create_sessionmaker, upgrade
+    from bot.db.probe import check_connection
+    from bot.digest.schedule import triggers
     from bot.digest.sender import create_digest_client
     from bot.digest.service import run_due
 
+    # What the configuration gets wrong is reported before the database is touched.
+    check_token(config.token.get_secret_value() if config.token else None)
+    triggers(config.digest)
     engine = create_engine(config.database.url, echo=config.database.echo)
     bars = Bars(progress)
     try:
+        await check_connection(engine)
         await upgrade(engine)
         sessions = create_sessionmaker(engine)
         if sync:
@@ -170,10 +177,12 @@ def format_status(rows: list[Any]) -> str:
 
 async def load_status(config: Config, limit: int) -> list[Any]:
     from bot.db import create_engine, create_sessionmaker, upgrade
+    from bot.db.probe import check_connection
     from bot.digest.service import status
 
     engine = create_engine(config.database.url)
     try:
+        await check_connection(engine)
         await upgrade(engine)
         return await status(create_sessionmaker(engine), limit)
     finally:
@@ -191,18 +200,31 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m bot.digest [--config FILE] {send,status}``."""
-    from bot.config import ConfigError, load_config
+    from bot.config import ConfigError, TokenError, load_config
+    from bot.db.probe import DatabaseUnavailable
+    from bot.digest.schedule import ScheduleError
 
     ap = argparse.ArgumentParser(prog="python -m bot.digest", description=__doc__.split("\n")[0])
-    ap.add_argument("--config", help="config file (default: $BOT_CONFIG or ./config.yaml)")
     add_subcommands(ap)
+    for parser in (ap, *_subparsers(ap)):  # before or after the subcommand, as in bot/app/cli
+        parser.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                            help="config file (default: $BOT_CONFIG or ./config.yaml)")
+        parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                            help="show tracebacks")
     args = ap.parse_args(argv)
     try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
+        config = load_config(getattr(args, "config", None))
         return run_command(args, config)
     except KeyboardInterrupt:
         return 130
+    except (ConfigError, TokenError, ScheduleError, DatabaseUnavailable) as exc:
+        if getattr(args, "debug", False):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1 if isinstance(exc, DatabaseUnavailable) else 2
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    return [child for action in parser._actions
+            if isinstance(action, argparse._SubParsersAction)
+            for child in action.choices.values()]

@@ -257,6 +257,17 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+@command("doctor")
+def cmd_doctor(args: argparse.Namespace, config: Config) -> int:
+    import asyncio
+
+    from bot.app.doctor import diagnose, exit_code, render
+
+    checks = asyncio.run(diagnose(config))
+    print(render(checks))
+    return exit_code(checks)
+
+
 @command("console")
 def cmd_console(args: argparse.Namespace, config: Config) -> int:
     import asyncio
@@ -367,6 +378,11 @@ def _build_parser() -> argparse.ArgumentParser:
     add_link_parser(sub)
 
     sub.add_parser("run", help="run the Telegram bot (token from BOT_TOKEN)")
+    sub.add_parser("doctor", help="check the installation: token, staff chat and the bot's "
+                                  "rights, database, knowledge base, webhook",
+                   description="One line per check: ✓ fine, ! worth a look, ✗ must be fixed "
+                               "(with the fix). Changes nothing. Exit 0 when no check "
+                               "failed, 1 otherwise, 2 for a configuration error.")
     console = sub.add_parser("console", help="chat with the bot in this terminal, no Telegram")
     console.add_argument("--lang", choices=["en", "ru"], default="en",
                          help="the simulated user's Telegram language")

@@ -43,7 +43,17 @@ class Chat:
     history: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     threads: set[int] = field(default_factory=set)
     reactions: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    #: ChatMember objects set by tests (user id -> status and rights); getChatMember derives
+    #: the others (see methods/members.py).
+    members: dict[int, dict[str, Any]] = field(default_factory=dict)
     _json: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def set_member(self, user_id: int, status: str, **rights: Any) -> None:
+        """Make ``user_id`` (the bot's id included) a member of this chat with ``status``
+        ("creator", "administrator", "member", "restricted", "left", "kicked"); rights
+        not given are False, e.g. ``set_member(bot_id, "administrator",
+        can_manage_topics=True)``."""
+        self.members[user_id] = {"status": status, **rights}
 
     def to_json(self) -> dict[str, Any]:
         """The Chat object embedded in every Message (cached: it is built per message)."""

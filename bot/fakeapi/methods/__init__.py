@@ -11,7 +11,7 @@ every family, so importing it makes the whole table available.
 from __future__ import annotations
 
 # Imported for their side effect: each module registers its handlers in METHODS.
-from . import account, editing, interaction, media, sending  # noqa: F401
+from . import account, editing, interaction, media, members, sending  # noqa: F401
 from .registry import METHODS, SEND_METHODS
 
 __all__ = ["METHODS", "SEND_METHODS"]

@@ -20,6 +20,7 @@ def get_routers(config: Config) -> list[Router]:
         errors,
         feedback,
         handoff,
+        ids,
         language,
         media,
         news,
@@ -32,11 +33,12 @@ def get_routers(config: Config) -> list[Router]:
         unknown,
     )
 
+    # /id first: it answers anyone, in any chat (the IT person learns the ids with it).
     # Staff commands first (invisible to others), the news, subscription and privacy commands
     # before the hand-off (they work during a conversation too), the hand-off before free text (an
     # open conversation takes the student's messages), unknown commands before questions,
     # and the catch-alls last: they take whatever the others did not.
-    modules = (errors, staff, broadcast, start, language, browse, feedback, news,
+    modules = (errors, ids, staff, broadcast, start, language, browse, feedback, news,
                subscriptions, privacy, handoff, unknown, questions, media, stale)
     return [m.create_router() for m in modules]
 

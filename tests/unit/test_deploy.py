@@ -38,3 +38,17 @@ def test_compose_runs_two_instances_behind_nginx() -> None:
     assert services["bot1"]["build"] == services["bot2"]["build"]
     upstream = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
     assert "server bot1:8080" in upstream and "server bot2:8080" in upstream
+
+
+def test_staff_ids_come_from_the_environment_not_the_image() -> None:
+    production = DEPLOY / "config.production.yaml"
+    assert "staff" not in yaml.safe_load(production.read_text(encoding="utf-8"))
+    env = {"BOT_TOKEN": "1:x", "BOT_STAFF_ADMINS": "111,222", "BOT_STAFF_CHAT_ID": "-1001"}
+    config = load_config(production, env=env)
+    assert (config.staff.admins, config.staff.chat_id) == ([111, 222], -1001)
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text(encoding="utf-8"))
+    for name in ("bot1", "bot2"):
+        environment = compose["services"][name]["environment"]
+        assert {"BOT_STAFF_ADMINS", "BOT_STAFF_CHAT_ID"} <= set(environment)
+    example = (DEPLOY / "env.example").read_text(encoding="utf-8")
+    assert "BOT_STAFF_ADMINS=" in example and "BOT_STAFF_CHAT_ID=" in example

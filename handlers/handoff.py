@@ -56,7 +56,7 @@ from bot.text.tghtml import MAX_MESSAGE
 from bot.ui.answers import send_entry
 from bot.ui.callbacks import Ask
 from bot.ui.callbacks import Handoff as HandoffCb
-from handlers.filters import InStaffChat, IsStaff, NotCommand, PrivateChat
+from handlers.filters import InStaffChat, IsStaff, NotCommand, PrivateChat, is_person
 
 log = logging.getLogger(__name__)
 NAME_LIMIT = 64  # Telegram's own limit on a first name or username
@@ -143,6 +143,10 @@ async def ask_button(query: CallbackQuery, callback_data: Ask, bot: Bot, session
                             services, callback_data.q):
         return
     t = translator.for_lang(lang)
+    if question is None and msg.chat.type != "private":
+        # The question is typed in private (the reply comes there too).
+        await msg.answer(t("handoff-in-private", bot=await _bot_mention(bot)))
+        return
     if question is None:
         await state.set_state(HandoffForm.question)
         await msg.answer(t("handoff-type-question"))
@@ -164,6 +168,26 @@ async def human_command(message: Message, bot: Bot, session: AsyncSession, confi
         return
     await state.set_state(HandoffForm.question)
     await message.answer(t("handoff-type-question"))
+
+
+async def human_in_group(message: Message, bot: Bot, session: AsyncSession, config: Config,
+                         translator: Translator, services: Services, lang: str,
+                         t: Translate) -> None:
+    """/human@this_bot in a group: the contacts (no staff chat), or where to ask in private.
+    A bare /human there is for every bot in the group (as for unknown commands)."""
+    mention = (message.text or "").split(maxsplit=1)[0].partition("@")[2]
+    me = await bot.me()
+    if not mention or mention.lower() != (me.username or "").lower():
+        return
+    # An anonymous admin or a channel is no one to ban: they are told the same as anyone.
+    if is_person(message) and not await _available(
+            message, message.from_user.id, bot, session, config, lang, translator, services):
+        return
+    if config.staff.chat_id is None:
+        await send_contacts(bot, message, message.from_user.id, lang, translator, services,
+                            session)
+        return
+    await message.answer(t("handoff-in-private", bot=await _bot_mention(bot)))
 
 
 async def cancel_command(message: Message, state: FSMContext, t: Translate) -> None:
@@ -542,6 +566,7 @@ def create_router() -> Router:
     router.callback_query.register(confirm, HandoffCb.filter())
     private = PrivateChat()
     router.message.register(human_command, Command("human"), private)
+    router.message.register(human_in_group, Command("human"))
     router.message.register(cancel_command, Command("cancel"), private)
     router.message.register(typed_question, StateFilter(HandoffForm.question), private)
     router.message.register(followup_handler, private, HasOpenHandoff())

@@ -224,6 +224,7 @@ def create_dispatcher(services: Services, *, metrics: Metrics | None = None,
     dp.update.outer_middleware(DbSession(services.sessionmaker))
     dp.update.outer_middleware(user_context)
     dp.message.outer_middleware(Flood(services.flood))
+    dp.edited_message.outer_middleware(Flood(services.flood))  # edits reach the staff chat too
     dp.include_routers(*get_routers(config))
     dp.startup.register(_set_commands)
     return dp, inflight

@@ -148,6 +148,9 @@ async def test_no_staff_chat_gives_the_contacts_from_the_kb(tmp_path: Path) -> N
         # Nothing waits for a typed question: the next message is a question for the bot.
         (answer,) = await say(h, student, "Is there a dormitory?")
         assert answer["plain_text"].startswith("Dormitory")
+        # /human@bot in the group: the contacts there too.
+        (reply,) = await say(h, student, f"/human{BOT}", chat=group)
+        assert reply["chat_id"] == APPLICANTS and reply["text"] == contacts(h, "en")
 
 
 async def test_no_staff_chat_and_no_contacts_entry_gives_the_website(tmp_path: Path) -> None:
@@ -433,6 +436,31 @@ async def test_a_ban_holds_in_a_group(h: Harness) -> None:
     await settle(h)
     assert not sent_since(h, STAFF_CHAT, mark)
     await say(h, olga(h), f"/unban {student.id}", chat=staff_chat(h))
+
+
+async def test_human_in_a_group_points_to_the_private_chat(h: Harness) -> None:
+    group = applicants(h)
+    for code, text in (
+            ("en", f"To ask the admissions team, write to me in a private chat: open {BOT} "
+                   "and send /human."),
+            ("ru", f"Чтобы задать вопрос приёмной комиссии, напишите мне в личный чат: "
+                   f"откройте {BOT} и отправьте /human.")):
+        student = h.api.user(next(_ids), language_code=code)
+        (reply,) = await say(h, student, f"/human{BOT}", chat=group)
+        assert reply["plain_text"] == text
+        # The button where there is no question of theirs to send (an answer opened from
+        # a menu): the same, instead of waiting for a question typed in the group.
+        mark = h.api.mark()
+        await student.press(reply, callback_data="a1:0", strict=False)
+        (again,) = await h.api.wait_for(1, chat_id=APPLICANTS, since=mark)
+        assert again["plain_text"] == text
+        await settle(h)
+        assert not sent_since(h, STAFF_CHAT, mark)
+    # A bare /human in a group is for every bot there: no answer from this one.
+    mark = h.api.mark()
+    await student.send_text("/human", chat=group)
+    await settle(h)
+    assert not sent_since(h, APPLICANTS, mark)
 
 
 async def group_hand_off(h: Harness, student: FakeUser) -> dict:

@@ -35,3 +35,5 @@ staff-student-edited =
     ✏️ { $name } (id <code>{ NUMBER($user_id, useGrouping: 0) }</code>) edited this message:
     <blockquote>{ $text }</blockquote>
 staff-student-edited-media = ✏️ { $name } (id <code>{ NUMBER($user_id, useGrouping: 0) }</code>) edited this message; the new version:
+# /human@bot in a group, or the button where there is no question to send.
+handoff-in-private = To ask the admissions team, write to me in a private chat: open { $bot } and send /human.

@@ -29,3 +29,4 @@ staff-student-edited =
     ✏️ { $name } (id <code>{ NUMBER($user_id, useGrouping: 0) }</code>) изменил(а) это сообщение:
     <blockquote>{ $text }</blockquote>
 staff-student-edited-media = ✏️ { $name } (id <code>{ NUMBER($user_id, useGrouping: 0) }</code>) изменил(а) это сообщение; новая версия:
+handoff-in-private = Чтобы задать вопрос приёмной комиссии, напишите мне в личный чат: откройте { $bot } и отправьте /human.

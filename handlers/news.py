@@ -82,9 +82,9 @@ async def send_kb_item(bot: Bot, chat_id: int, kb_id: str, session: AsyncSession
     if view is None:
         await bot.send_message(chat_id, t("news-gone"), message_thread_id=thread_id)
         return False
-    markup = keyboards.news_item_keyboard(t, lang, related=_linking(knowledge, kb_id))
-    await send_long(bot, chat_id, render.item_text(view, t), reply_markup=markup,
-                    message_thread_id=thread_id)
+    text = render.item_text(view, t)
+    markup = keyboards.news_item_keyboard(t, lang, related=_linking(knowledge, kb_id), text=text)
+    await send_long(bot, chat_id, text, reply_markup=markup, message_thread_id=thread_id)
     return True
 
 
@@ -115,7 +115,7 @@ async def on_show(query: CallbackQuery, callback_data: NewsShow, bot: Bot,
     view = render.view_from_row(row, lang, _tz(config))
     text = render.item_text(view, t)
     markup = keyboards.news_item_keyboard(t, lang, page=max(0, callback_data.page),
-                                          related=_linking(knowledge, view.kb_id))
+                                          related=_linking(knowledge, view.kb_id), text=text)
     if tghtml.visible_length(text) <= tghtml.MAX_MESSAGE:
         await edit_or_send(query, text, markup)  # the list turns into the item, and back
     else:
@@ -131,8 +131,10 @@ async def on_kb_item(query: CallbackQuery, callback_data: NewsKb, bot: Bot,
         await query.answer(t("news-gone"), show_alert=True)
         return
     await query.answer()
-    markup = keyboards.news_item_keyboard(t, lang, related=_linking(knowledge, callback_data.id))
-    await send_long(bot, query.message.chat.id, render.item_text(view, t), reply_markup=markup,
+    text = render.item_text(view, t)
+    markup = keyboards.news_item_keyboard(t, lang, related=_linking(knowledge, callback_data.id),
+                                          text=text)
+    await send_long(bot, query.message.chat.id, text, reply_markup=markup,
                     message_thread_id=thread_of(query.message))
 
 

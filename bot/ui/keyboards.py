@@ -209,10 +209,14 @@ def news_list_keyboard(items: list[tuple[int, str]], page: int, pages: int,
 
 
 def news_item_keyboard(t: Translate, lang: str, *, page: int | None = None,
-                       related: list[Entry] | tuple[Entry, ...] = ()) -> InlineKeyboardMarkup:
-    """Entries that link to the item, then Back to the list page it was opened from (or
-    "All news" when it was opened elsewhere), and Subscribe."""
+                       related: list[Entry] | tuple[Entry, ...] = (),
+                       text: str = "") -> InlineKeyboardMarkup:
+    """The web links of the item's ``text`` (its page on the site), entries that link to the
+    item, then Back to the list page it was opened from (or "All news" when it was opened
+    elsewhere), and Subscribe."""
     b = _Rows()
+    for button in url_buttons(text):
+        b.row(button)
     for e in related:
         b.row(InlineKeyboardButton(text=_label(e.label(lang)),
                                    callback_data=Show(entry=e.id).pack()))

@@ -146,9 +146,11 @@ async def test_item_opens_in_full_and_back_returns_to_its_page(h: Harness) -> No
     assert "Azerbaijan Medical University has 75 departments" in plain
     assert "Author: Oksana Kurbeko" in plain  # the whole body, to its last paragraph
     assert item["text"].endswith('🔗 <a href="https://www.bsmu.by/">Read on the website</a>')
-    # partnerships.amu links this item: offered under it; then Back and the subscription.
-    assert labels(item) == ["Cooperation with AMU (Azerbaijan)", "◀️ Back to the news",
-                            "🔔 News subscription"]
+    # Its page on the site; partnerships.amu links this item: offered under it; then Back
+    # and the subscription.
+    assert buttons(item)[0] == {"text": "🌐 Read on the website", "url": "https://www.bsmu.by/"}
+    assert labels(item)[1:] == ["Cooperation with AMU (Azerbaijan)", "◀️ Back to the news",
+                                "🔔 News subscription"]
     (back,) = await press(h, user, item, "◀️ Back to the news")
     assert back["message_id"] == listing["message_id"] and back["text"] == listing["text"]
 
@@ -241,8 +243,8 @@ async def test_amu_answer_links_the_news_item(h: Harness) -> None:
     (item,) = await press(h, user, answer, label)
     assert item["method"] == "sendMessage"  # the answer stays
     assert item["plain_text"].startswith(AMU_TITLE + "\n3 March 2023")
-    assert labels(item) == ["Cooperation with AMU (Azerbaijan)", "📰 All news",
-                            "🔔 News subscription"]
+    assert labels(item) == ["🌐 Read on the website", "Cooperation with AMU (Azerbaijan)",
+                            "📰 All news", "🔔 News subscription"]
 
 
 @aio

@@ -188,6 +188,18 @@ def test_fallback_points_to_the_website_with_a_button() -> None:
                for b in row)
 
 
+def test_news_item_keyboard_opens_the_items_page() -> None:
+    t = Translator().for_lang("en")
+    text = ('<b>Title</b>\n\nBody.\n\n'
+            '🔗 <a href="https://www.bsmu.by/news/1">Read on the website</a>')
+    rows = keyboards.news_item_keyboard(t, "en", page=0, text=text).inline_keyboard
+    assert [(b.text, b.url) for b in rows[0]] == [("🌐 Read on the website",
+                                                   "https://www.bsmu.by/news/1")]
+    assert [b.text for b in rows[1]] == [t("btn-news-back"), t("btn-news-subscribe")]
+    no_link = keyboards.news_item_keyboard(t, "en", page=0, text="<b>Title</b>")
+    assert not any(b.url for row in no_link.inline_keyboard for b in row)
+
+
 def test_a_link_that_is_no_web_address_is_an_error(tmp_path: Path) -> None:
     entries = ENTRIES.replace("Ask the admissions office about places in the dormitory.",
                               'See <a href=\\"https:/bsmu.by\\">the site</a>.')

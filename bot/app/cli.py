@@ -34,9 +34,9 @@ def require_dir(path: Path, key: str, config: Config) -> Path:
     if path.is_dir():
         return path
     problem = "does not exist" if not path.exists() else "is not a directory"
-    if key.startswith("--"):
-        hint = "fix the path"
-    elif config.source.startswith("defaults"):
+    if key.startswith("--") or " " in key:  # a command-line argument
+        raise UsageError(f"{key}: {path.resolve()} {problem}; give a knowledge-base directory")
+    if config.source.startswith("defaults"):
         hint = "pass --config FILE (or set BOT_CONFIG), or run from the bot's directory"
     else:
         hint = f"fix {key} there (a relative path is read from {Path.cwd()})"
@@ -98,8 +98,9 @@ def cmd_kb_diff(args: argparse.Namespace, config: Config) -> int:
     from bot.knowledge import load_knowledge
     from bot.knowledge.diff import diff
 
-    old, _ = load_knowledge(args.old)
-    new, problems = load_knowledge(args.new, strict=False)
+    old, _ = load_knowledge(require_dir(Path(args.old), "kb diff OLD", config))
+    new, problems = load_knowledge(require_dir(Path(args.new), "kb diff NEW", config),
+                                   strict=False)
     errors = [p for p in problems if p.level == "error"]
     for p in errors:
         print(p)

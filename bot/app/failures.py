@@ -4,6 +4,7 @@ The traceback is for ``--debug`` or ``LOG_LEVEL=DEBUG`` only (bot/app/cli.py dec
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 USAGE = 2  # the command line or the configuration must change
@@ -19,7 +20,7 @@ class Failure:
 def explain(exc: BaseException) -> Failure | None:
     """The message and exit code for a known kind of failure, None for an unexpected one."""
     from bot.app.reach import TelegramUnreachable
-    from bot.app.runner import RunError
+    from bot.app.runner import RedisUnavailable, RunError
     from bot.config import ConfigError, TokenError
     from bot.db.probe import DatabaseUnavailable
     from bot.digest.schedule import ScheduleError
@@ -29,8 +30,12 @@ def explain(exc: BaseException) -> Failure | None:
         return Failure(str(exc), USAGE)
     if isinstance(exc, ScheduleError):
         return Failure(f"digest: {exc}; fix digest.daily / digest.weekly", USAGE)
-    if isinstance(exc, KBError | DatabaseUnavailable | TelegramUnreachable):
+    if isinstance(exc, KBError | DatabaseUnavailable | TelegramUnreachable | RedisUnavailable):
         return Failure(str(exc), RUNTIME)
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        return Failure(f"cannot listen: {exc.strerror or exc}; another process uses the port "
+                       "(telegram.webhook.port or monitoring.port): stop it or change the port",
+                       RUNTIME)
     network = _network(exc)
     if network is not None:
         return Failure(network, RUNTIME)

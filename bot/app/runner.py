@@ -39,9 +39,32 @@ async def preflight(config: Config) -> None:
         await check_connection(db)
     finally:
         await db.dispose()
+    if config.redis.url:
+        await check_redis(config.redis.url)
     log.info("config: %s; knowledge: %s; database: %s; Telegram: @%s via %s",
              config.source, config.knowledge.path.resolve(), where(config.database.url),
              me.username, api_url(config))
+
+
+async def check_redis(url: str, timeout: float = 10.0) -> None:
+    """One PING, or :class:`RunError` naming host:port (never the password)."""
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    client = Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    where = f"{client.connection_pool.connection_kwargs.get('host', 'localhost')}:" \
+            f"{client.connection_pool.connection_kwargs.get('port', 6379)}"
+    try:
+        await client.ping()
+    except (RedisError, OSError) as exc:
+        raise RedisUnavailable(f"cannot connect to Redis at {where} ({exc}); check redis.url "
+                               "and that Redis is running") from exc
+    finally:
+        await client.aclose()
+
+
+class RedisUnavailable(Exception):
+    """redis.url is set but Redis does not answer (a run-time failure, exit 1)."""
 
 
 def webhook_settings(config: Config) -> tuple[str, str]:

@@ -311,3 +311,35 @@ def test_bad_staff_id_in_the_environment(tmp_path: Path, capsys, monkeypatch) ->
     assert "/id" in err
     with pytest.raises(ConfigError, match="BOT_STAFF_CHAT_ID: 'staff' is not a chat id"):
         load_config(write_config(tmp_path), env={"BOT_STAFF_CHAT_ID": "staff"})
+
+
+def test_kb_diff_of_a_missing_directory(tmp_path: Path, capsys) -> None:
+    code, _, err = run_main(capsys, "kb", "diff", str(tmp_path / "old"), str(KNOWLEDGE))
+    assert code == 2
+    assert_short(err, lines=1)
+    assert f"kb diff OLD: {tmp_path / 'old'} does not exist" in err
+
+
+def test_unreachable_redis_names_host_and_port() -> None:
+    import asyncio
+
+    from bot.app.failures import explain
+    from bot.app.runner import check_redis
+
+    port = free_port()
+    with pytest.raises(Exception) as caught:
+        asyncio.run(check_redis(f"redis://:s3cret@127.0.0.1:{port}/0", timeout=2))
+    failure = explain(caught.value)
+    assert failure is not None and failure.code == 1
+    assert failure.message.startswith(f"cannot connect to Redis at 127.0.0.1:{port} (")
+    assert "s3cret" not in failure.message
+
+
+def test_a_port_in_use_says_which_settings_to_change() -> None:
+    import errno
+
+    from bot.app.failures import explain
+
+    failure = explain(OSError(errno.EADDRINUSE, "address already in use"))
+    assert failure is not None and failure.code == 1
+    assert "telegram.webhook.port or monitoring.port" in failure.message

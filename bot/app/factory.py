@@ -11,6 +11,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.fsm.middleware import FSMContextMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app.observability import Metrics, MetricsMiddleware
@@ -218,11 +219,18 @@ def create_dispatcher(services: Services, *, metrics: Metrics | None = None,
         storage = RedisStorage(redis)
     dp = Dispatcher(storage=storage, **services.as_kwargs(), user_context=user_context,
                     metrics=metrics or Metrics())
-    dp.update.outer_middleware(SkipUnreadable())
-    dp.update.outer_middleware(MetricsMiddleware(dp["metrics"]))
-    dp.update.outer_middleware(inflight)
-    dp.update.outer_middleware(DbSession(services.sessionmaker))
-    dp.update.outer_middleware(user_context)
+    # The in-flight limit comes before anything that touches Redis or the database:
+    # aiogram's own FSM middleware (registered by Dispatcher) reads the state from Redis,
+    # and a webhook burst would otherwise open a connection per pending update. It goes
+    # right before that middleware (aiogram's ErrorsMiddleware stays outermost).
+    outer = dp.update.outer_middleware
+    chain = outer._middlewares
+    fsm = next((i for i, m in enumerate(chain) if isinstance(m, FSMContextMiddleware)), 0)
+    chain.insert(fsm, inflight)
+    outer(SkipUnreadable())
+    outer(MetricsMiddleware(dp["metrics"]))
+    outer(DbSession(services.sessionmaker))
+    outer(user_context)
     dp.message.outer_middleware(Flood(services.flood))
     dp.edited_message.outer_middleware(Flood(services.flood))  # edits reach the staff chat too
     dp.include_routers(*get_routers(config))
@@ -234,6 +242,16 @@ async def _set_commands(bot: Bot, translator: Translator) -> None:
     await set_profile(bot, translator, COMMANDS)  # the menu and descriptions, en and ru
 
 
+def redis_client(config: Config) -> Any:
+    """A Redis client whose pool waits for a free connection (up to 30 s) instead of failing
+    with MaxConnectionsError: twice the in-flight limit of connections, at least 50."""
+    from redis.asyncio import BlockingConnectionPool, Redis
+
+    size = max(50, 2 * config.telegram.max_concurrent_updates)
+    pool = BlockingConnectionPool.from_url(config.redis.url, max_connections=size, timeout=30)
+    return Redis(connection_pool=pool)
+
+
 async def build_app(config: Config, *, migrate: bool = True) -> App:
     """Load and validate the KB (errors raise KBError), open and migrate the database."""
     kb, _ = load_knowledge(config.knowledge.path)
@@ -243,9 +261,7 @@ async def build_app(config: Config, *, migrate: bool = True) -> App:
         await upgrade(db)
     redis = None
     if config.redis.url:
-        from redis.asyncio import Redis
-
-        redis = Redis.from_url(config.redis.url)
+        redis = redis_client(config)
     services = build_services(config, engine, create_sessionmaker(db), redis=redis)
     if migrate:
         async with services.sessionmaker() as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from pathlib import Path
 
@@ -57,3 +58,31 @@ async def test_conversation_state_survives_a_switch_of_instance(tmp_path: Path, 
         await user.send_text("Can my diploma be apostilled by you?")
         staff_msgs = await second.api.wait_for(1, chat_id=-100900)
         assert "Can my diploma be apostilled by you?" in staff_msgs[0]["text"]
+
+
+async def test_a_webhook_burst_of_twice_the_pool_fails_nothing(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Webhook mode hands every pending update to the dispatcher at once. The in-flight limit
+    applies before aiogram's FSM middleware reads Redis, and the pool waits for a free
+    connection instead of raising MaxConnectionsError."""
+    redis_url = await redis_url_or_skip()
+    cfg = make_config(tmp_path, redis={"url": redis_url})
+    async with running_bot(tmp_path, config=cfg) as h:
+        pool = h.app.redis.connection_pool
+        n = 2 * pool.max_connections
+        users = [h.api.user(500_000 + i, first_name="Student", register=True)
+                 for i in range(n)]
+        updates = [{"update_id": 10_000 + i, "message": {
+            "message_id": 1, "date": 1_700_000_000, "text": "how much are the fees?",
+            "chat": {"id": u.id, "type": "private", "first_name": "Student"},
+            "from": {"id": u.id, "is_bot": False, "first_name": "Student"}}}
+            for i, u in enumerate(users)]
+        with caplog.at_level(logging.ERROR):
+            await asyncio.gather(*(h.app.dispatcher.feed_webhook_update(h.bot, update)
+                                   for update in updates))
+        failures = [r.getMessage()[:200] for r in caplog.records if r.levelno >= logging.ERROR]
+        assert not failures, failures[:3]
+        for u in users:
+            (reply,) = h.api.sent(u.id)
+            assert reply["text"].startswith("<b>Tuition fees</b>")
+        assert h.app.inflight.peak <= cfg.telegram.max_concurrent_updates

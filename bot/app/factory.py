@@ -238,8 +238,9 @@ def create_dispatcher(services: Services, *, metrics: Metrics | None = None,
     return dp, inflight
 
 
-async def _set_commands(bot: Bot, translator: Translator) -> None:
-    await set_profile(bot, translator, COMMANDS)  # the menu and descriptions, en and ru
+async def _set_commands(bot: Bot, translator: Translator, config: Config) -> None:
+    # The menu and descriptions, en and ru; other languages get the default language's.
+    await set_profile(bot, translator, COMMANDS, default=config.bot.default_language)
 
 
 def redis_client(config: Config) -> Any:

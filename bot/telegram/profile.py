@@ -1,6 +1,7 @@
 """What a user sees of the bot before and around the chat: the command menu, the description
 (shown in an empty chat, before Start) and the short description (profile page, shared links),
-in English (the default for every other language) and Russian, from the locale files."""
+in English and Russian from the locale files; users of other languages see the texts of
+``bot.default_language``, the language the bot answers them in."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from aiogram.types import BotCommand, BotCommandScopeDefault
 from bot.i18n import LANGUAGES, Translator
 
 log = logging.getLogger(__name__)
-DEFAULT_LANGUAGE = "en"  # shown to users of every language without texts of its own
 MAX_DESCRIPTION = 512  # Bot API limits
 MAX_SHORT_DESCRIPTION = 120
 
@@ -28,12 +28,14 @@ def texts(translator: Translator, lang: str,
             translator.get(lang, "bot-short-description")[:MAX_SHORT_DESCRIPTION])
 
 
-async def set_profile(bot: Bot, translator: Translator, commands: Sequence[str]) -> bool:
-    """Set the command menu and both descriptions for every language. A failure is one
-    warning, not a failed start-up: the bot works without them (False returned)."""
+async def set_profile(bot: Bot, translator: Translator, commands: Sequence[str],
+                      default: str = "en") -> bool:
+    """Set the command menu and both descriptions for every language (``default``'s as
+    Telegram's default). A failure is one warning, not a failed start-up: the bot works
+    without them (False returned)."""
     try:
-        for lang in LANGUAGES:
-            code = None if lang == DEFAULT_LANGUAGE else lang
+        for lang in sorted(LANGUAGES, key=lambda code: code != default):
+            code = None if lang == default else lang
             menu, description, short = texts(translator, lang, commands)
             await bot.set_my_commands(menu, scope=BotCommandScopeDefault(), language_code=code)
             await bot.set_my_description(description=description, language_code=code)

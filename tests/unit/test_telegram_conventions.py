@@ -241,6 +241,16 @@ async def test_set_profile_sets_menu_and_descriptions_in_both_languages() -> Non
     assert isinstance(ru[0], SetMyCommands) and ru[0].commands[3].command == "human"
 
 
+async def test_other_languages_get_the_default_languages_profile() -> None:
+    bot = MockedBot()
+    assert await profile.set_profile(bot, Translator(), COMMANDS, default="ru") is True
+    default = [r for r in bot.requests if r.language_code is None]
+    assert {type(r) for r in default} == {SetMyCommands, SetMyDescription,
+                                          SetMyShortDescription}
+    assert all("БГМУ" in r.description for r in default if isinstance(r, SetMyDescription))
+    assert {r.language_code for r in bot.requests} == {None, "en"}
+
+
 async def test_set_profile_failure_is_one_warning(caplog: pytest.LogCaptureFixture) -> None:
     bot = MockedBot()
     bot.session.add_ok()

@@ -72,7 +72,7 @@ def admins_verdict(config: Config) -> Check:
                      "commands",
                      f"each staff member sends /id to the bot in a private chat; list the "
                      f"numbers, e.g. {STAFF_ADMINS_ENV}=123456789,987654321")
-    return Check("staff admins", "ok", f"{len(admins)}: {', '.join(map(str, admins))}")
+    return Check("staff admins", "ok", f"{len(admins)} ({', '.join(map(str, admins))})")
 
 
 def staff_chat_verdict(chat_id: int, chat: Any, member: Any) -> Check:

@@ -78,7 +78,7 @@ async def test_a_ready_installation_passes(api: FakeTelegram, tmp_path: Path, ca
         f"✓ token: @bsmu_test_bot (bot id {api.bot_id}) via {api.base_url}",
         f'✓ staff chat {FORUM}: "Admissions team", forum: the bot can post and manage topics',
         "✓ updates: long polling (no webhook set)",
-        f"✓ staff admins: 1: {STAFF}",
+        f"✓ staff admins: 1 ({STAFF})",
         f"✓ database: SQLite file {tmp_path / 'bot.db'}, migrated (revision {head()})",
     ]
     assert text.splitlines()[6].startswith(f"! knowledge: {KNOWLEDGE}: ")  # unverified entries

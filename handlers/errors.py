@@ -9,6 +9,7 @@ from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import ErrorEvent
 
+from bot.db.health import is_outage
 from bot.i18n import Translator, language_of
 from bot.telegram.replies import thread_of
 
@@ -24,8 +25,14 @@ async def on_error(event: ErrorEvent, bot: Bot, translator: Translator,
         log.info("update %s: the user blocked the bot meanwhile (%s)", update.update_id,
                  event.exception.message)
         return True
-    log.error("update %s failed: %s: %s", update.update_id, type(event.exception).__name__,
-              event.exception, exc_info=event.exception)
+    if is_outage(event.exception):
+        # The database is down (bot.db.health logs the outage once): one line per update at
+        # most, no traceback; the student is asked to try again.
+        log.warning("update %s: database unreachable (%s)", update.update_id,
+                    type(event.exception).__name__)
+    else:
+        log.error("update %s failed: %s: %s", update.update_id,
+                  type(event.exception).__name__, event.exception, exc_info=event.exception)
     message = update.message or (update.callback_query.message if update.callback_query
                                  else None)
     user = update.message.from_user if update.message else (

@@ -211,7 +211,8 @@ def create_dispatcher(services: Services, *, metrics: Metrics | None = None,
 
     config = services.config
     inflight = InFlight(config.telegram.max_concurrent_updates)
-    user_context = UserContext(services.translator, config.bot.default_language)
+    user_context = UserContext(services.translator, config.bot.default_language,
+                               health=services.questions.health)
     storage = None
     if redis is not None:
         from aiogram.fsm.storage.redis import RedisStorage

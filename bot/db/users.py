@@ -91,3 +91,11 @@ async def mark_blocked(session: AsyncSession, user_id: int, blocked: bool = True
         execution_options={**_REFRESH, "synchronize_session": False},
     )
     return result.one_or_none() is not None
+
+
+async def ensure_users(session: AsyncSession, ids: list[int]) -> None:
+    """Rows for these user ids where none exist (questions kept during a database outage may
+    come from users whose own row could not be written then)."""
+    if ids:
+        stmt = _insert(session)(User).values([{"id": i} for i in sorted(set(ids))])
+        await session.execute(stmt.on_conflict_do_nothing(index_elements=[User.id]))

@@ -4,6 +4,7 @@ language and record, and per-user flood protection."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import time
@@ -14,6 +15,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject, Update, User
 
 from bot.db import users
+from bot.db.health import DbHealth, is_outage
 from bot.i18n import Translator, language_of
 from bot.telegram.flood import FloodCheck, Verdict
 
@@ -91,8 +93,9 @@ class UserContext(BaseMiddleware):
     REFRESH = 60.0
 
     def __init__(self, translator: Translator, default_lang: str = "en",
-                 cache_size: int = 50_000) -> None:
+                 cache_size: int = 50_000, health: DbHealth | None = None) -> None:
         self.translator = translator
+        self.health = health or DbHealth()
         self.default_lang = default_lang
         self.cache_size = cache_size
         self._seen: dict[int, tuple[float, str | None]] = {}  # id -> (written at, chosen lang)
@@ -110,18 +113,28 @@ class UserContext(BaseMiddleware):
         if user is not None and not user.is_bot:
             now = time.monotonic()
             cached = self._seen.get(user.id)
-            if cached is None or now - cached[0] > self.REFRESH:
-                row = await users.upsert_user(
-                    data["session"], user.id, username=user.username,
-                    first_name=user.first_name, language_code=user.language_code)
-                # Committed at once: a short write transaction, and the row survives a
-                # failing handler (the question rows that follow need it).
-                await data["session"].commit()
-                if len(self._seen) >= self.cache_size:
-                    self._seen.clear()
-                cached = self._seen[user.id] = (now, row.language)
-                wrote = True
-            chosen = cached[1]
+            if (cached is None or now - cached[0] > self.REFRESH) and self.health.usable():
+                try:
+                    row = await users.upsert_user(
+                        data["session"], user.id, username=user.username,
+                        first_name=user.first_name, language_code=user.language_code)
+                    # Committed at once: a short write transaction, and the row survives a
+                    # failing handler (the question rows that follow need it).
+                    await data["session"].commit()
+                except Exception as exc:
+                    if not is_outage(exc):
+                        raise
+                    # The database is down: answer anyway, in the language we knew.
+                    self.health.failed(exc)
+                    with contextlib.suppress(Exception):
+                        await data["session"].rollback()
+                else:
+                    self.health.ok()
+                    if len(self._seen) >= self.cache_size:
+                        self._seen.clear()
+                    cached = self._seen[user.id] = (now, row.language)
+                    wrote = True
+            chosen = cached[1] if cached is not None else None
         lang = chosen or language_of(user.language_code if user else None, self.default_lang)
         data["lang"] = lang
         data["t"] = self.translator.for_lang(lang)

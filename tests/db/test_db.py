@@ -15,7 +15,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db import (
@@ -38,6 +38,7 @@ from bot.db import (
     upgrade,
     upsert_user,
 )
+from bot.db.health import DbHealth
 from bot.db.question_log import QuestionLog
 from tests.support import db as dbtesting
 from tests.support.db import postgres_url_or_skip, temporary_database
@@ -555,9 +556,11 @@ async def test_question_log_checks_cuts_and_closes(
         assert stored is not None and len(stored.text) == 4096
 
 
-async def test_question_log_a_database_error_fails_the_batch_at_once(
+async def test_question_log_keeps_questions_through_an_outage(
         sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch) -> None:
-    log = QuestionLog(sessions)
+    """Locked or unreachable: the handlers get 0 at once (the students are answered), the
+    rows are kept and written, users first, when the database answers again."""
+    log = QuestionLog(sessions, health=DbHealth(probe_seconds=0.05))
     attempts = []
 
     async def locked(rows):
@@ -565,11 +568,36 @@ async def test_question_log_a_database_error_fails_the_batch_at_once(
         raise OperationalError("INSERT", {}, Exception("database is locked"))
 
     monkeypatch.setattr(log, "_insert", locked)
-    results = await asyncio.gather(*(log.record(**question(text=str(i))) for i in range(5)),
-                                   return_exceptions=True)
-    assert all(isinstance(r, OperationalError) for r in results)
+    results = await asyncio.gather(*(log.record(**question(user_id=7, text=str(i)))
+                                     for i in range(5)))
+    assert results == [0] * 5 and log.kept == 5
     assert attempts == [5]  # no retry per row: each would wait out the same lock
-    monkeypatch.undo()
+    monkeypatch.undo()  # the database is back (user 7 has no row yet: written first)
+    for _ in range(100):
+        if not log.kept:
+            break
+        await asyncio.sleep(0.05)
+    assert log.kept == 0
+    async with sessions() as s:
+        texts = sorted(await s.scalars(select(Question.text).where(Question.user_id == 7)))
+    assert texts == ["0", "1", "2", "3", "4"]
     await add_user(sessions, 1)
     assert isinstance(await log.record(**question()), int)  # and the log goes on
+    await log.close()
+
+
+async def test_question_log_other_database_errors_fail_the_batch_at_once(
+        sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch) -> None:
+    log = QuestionLog(sessions)
+    attempts = []
+
+    async def broken(rows):
+        attempts.append(len(rows))
+        raise ProgrammingError("INSERT", {}, Exception("no such column"))
+
+    monkeypatch.setattr(log, "_insert", broken)
+    results = await asyncio.gather(*(log.record(**question(text=str(i))) for i in range(5)),
+                                   return_exceptions=True)
+    assert all(isinstance(r, ProgrammingError) for r in results)
+    assert attempts == [5] and log.kept == 0
     await log.close()

@@ -40,6 +40,8 @@ class Entry(_Strict):
     related: list[str] = []
     source: str | None = None
     verified: bool = True
+    verified_by: str | None = None  # who confirmed the answer (/kb todo writes it)
+    verified_at: date_type | None = None  # when
     action: Literal["show_news", "subscribe"] | None = None
     news: list[str] = []  # ids of news items this entry links to
     # More deep-link payloads (t.me/<bot>?start=<alias>) besides the id-derived one.

@@ -35,6 +35,7 @@ from bot.telegram.profile import set_profile
 from bot.telegram.replies import send_long
 from bot.telegram.retry import RetryMiddleware
 from bot.telegram.session import JsonSession
+from bot.telegram.shared_pace import SharedPace
 from bot.ui.reports import reload_report
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ class App:
     redis: Any = None
     digests: Any = None  # bot.digest.DigestService once started
     purge: DailyPurge | None = None  # the daily purge of old questions once started
+    shared_pace: SharedPace | None = None  # with Redis: the token's rate across instances
     _tasks: list[asyncio.Task] = field(default_factory=list)
     _stop: asyncio.Event | None = None
 
@@ -142,6 +144,14 @@ class App:
         self.digests = digests
         self.purge = DailyPurge(self.config, self.services.sessionmaker)
         self.purge.start()
+        pacer = getattr(bot.session, "pacer", None)
+        if self.redis is not None and pacer is not None:
+            # Several instances: the token's rate and its flood-control pauses are shared.
+            self.shared_pace = SharedPace(self.redis, pacer, bot.token)
+            self.shared_pace.start()
+            for m in bot.session.middleware._middlewares:
+                if isinstance(m, RetryMiddleware):
+                    m.on_flood = self.shared_pace.publish_pause
 
     async def notify_reload(self, bot: Bot, result) -> None:
         """Tell the staff chat what an automatic reload did (or why it refused)."""
@@ -152,6 +162,9 @@ class App:
         await send_long(bot, chat, reload_report(result, t))
 
     async def close(self, timeout: float = 10.0, bot: Bot | None = None) -> None:
+        if self.shared_pace is not None:
+            await self.shared_pace.stop()
+            self.shared_pace = None
         if self.purge is not None:
             await self.purge.stop()
             self.purge = None

@@ -46,6 +46,7 @@ class Pacer:
             raise ValueError("rates must be positive")
         self.rate = float(rate)
         self.share = 1  # processes sending with this token right now, this one included
+        self.instances = 1  # bot processes alive with this token (shared pacing)
         self.interval = 1.0 / self.rate
         self.chat_interval = chat_margin / float(per_chat_rate)
         self.burst = max(0.0, burst)
@@ -71,7 +72,13 @@ class Pacer:
         this one keeps to ``rate / senders`` so that together they stay within the rate.
         Takes effect from the next slot booked."""
         self.share = max(1, int(senders))
-        self.interval = self.share / self.rate
+        self.interval = max(self.share, self.instances) / self.rate
+
+    def set_instances(self, instances: int) -> None:
+        """``instances`` bot processes share the token (bot.telegram.shared_pace): this one
+        keeps to ``rate / instances`` for everything it sends, replies included."""
+        self.instances = max(1, int(instances))
+        self.interval = max(self.share, self.instances) / self.rate
 
     def reserve(self, chat: Hashable | None = None) -> float:
         """Book the next global slot without waiting, and for ``chat`` the chat's next slot

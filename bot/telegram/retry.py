@@ -64,6 +64,8 @@ class RetryMiddleware(BaseRequestMiddleware):
     poll_linger: float = 0.0
     #: The token's limiter; messages (send*, copy*, forward*, edit*) wait for a slot.
     pacer: Pacer | None = None
+    #: Called with retry_after on a 429 (shares the pause with other instances).
+    on_flood: Callable[[float], Awaitable[None]] | None = None
     clock: Callable[[], float] = time.monotonic
     _polled_at: float = field(default=0.0, init=False, repr=False)
     _polled: int = field(default=0, init=False, repr=False)  # updates the last poll brought
@@ -108,6 +110,10 @@ class RetryMiddleware(BaseRequestMiddleware):
                     self.on_retry_after()
                 log.warning("%s: flood control, waiting %ss", type(method).__name__,
                             exc.retry_after)
+                if self.on_flood is not None:
+                    task = asyncio.create_task(self.on_flood(exc.retry_after))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
                 if paced:
                     self.pacer.pause(exc.retry_after)  # type: ignore[union-attr]
                 else:

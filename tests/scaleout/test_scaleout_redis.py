@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from bot.digest.pace import Pacer
 from bot.telegram.flood import Verdict
 from bot.telegram.flood_redis import RedisFloodGuard
-from tests.support.harness import make_config, running_bot
+from bot.telegram.shared_pace import SharedPace
+from tests.support.harness import ask, make_config, running_bot
 from tests.support.redis import redis_url_or_skip
 
 pytestmark = pytest.mark.redis
@@ -86,3 +88,51 @@ async def test_a_webhook_burst_of_twice_the_pool_fails_nothing(
             (reply,) = h.api.sent(u.id)
             assert reply["text"].startswith("<b>Tuition fees</b>")
         assert h.app.inflight.peak <= cfg.telegram.max_concurrent_updates
+
+
+async def test_instances_share_the_tokens_rate_and_its_flood_pauses(redis) -> None:
+    """Two instances with one token: each keeps to half the rate once they see each other,
+    a 429 one of them met pauses the other too, and a stopped instance leaves the count."""
+    token = f"123:{secrets.token_hex(8)}"
+    a, b = Pacer(30), Pacer(30)
+    pa = SharedPace(redis, a, token, tick=0.05, alive=0.5)
+    pb = SharedPace(redis, b, token, tick=0.05, alive=0.5)
+    await pa.beat()
+    assert a.interval == pytest.approx(1 / 30)  # alone so far
+    await pb.beat()
+    await pa.beat()
+    assert (pa.instances, pb.instances) == (2, 2)
+    assert a.interval == pytest.approx(2 / 30) and b.interval == pytest.approx(2 / 30)
+
+    await pa.publish_pause(3)
+    await pb.beat()
+    assert b.paused_until - b.clock() == pytest.approx(3, abs=0.3)
+    assert token not in pa.members_key and token not in pa.pause_key
+
+    pb.start()
+    await pb.stop()  # leaves the set at once
+    await pa.beat()
+    assert pa.instances == 1 and a.interval == pytest.approx(1 / 30)
+    await redis.delete(pa.members_key, pa.pause_key)
+
+
+async def test_a_running_bot_with_redis_shares_its_pace(tmp_path: Path) -> None:
+    redis_url = await redis_url_or_skip()
+    cfg = make_config(tmp_path, redis={"url": redis_url})
+    async with running_bot(tmp_path, config=cfg) as h:
+        await h.app.start_background(h.bot)
+        shared = h.app.shared_pace
+        assert shared is not None and shared.pacer is h.bot.session.pacer
+        for _ in range(50):
+            if await h.app.redis.zscore(shared.members_key, shared.instance):
+                break
+            await asyncio.sleep(0.05)
+        assert await h.app.redis.zscore(shared.members_key, shared.instance)
+        h.api.fail_next("sendMessage", 429, retry_after=2)
+        (reply,) = await ask(h, h.api.user(4343, "Flood"), "fees?", timeout=10)
+        assert reply["text"].startswith("<b>Tuition fees</b>")
+        for _ in range(50):  # the pause went to Redis for the other instances
+            if await h.app.redis.get(shared.pause_key):
+                break
+            await asyncio.sleep(0.05)
+        assert await h.app.redis.get(shared.pause_key)

@@ -79,8 +79,10 @@ def render_result(result, config: Config | None = None) -> str:
         lines = [f"{t('did-you-mean')} [{score}]"]
         lines += [f"  - {e.label(result.lang)} [{e.id}]" for e in result.suggestions]
         return "\n".join(lines)
-    site = (config or Config()).bot.website
-    text = t("fallback", website=site, website_host=urlparse(site).netloc or site)
+    config = config or Config()
+    site = config.bot.website
+    key = "fallback" if config.staff.chat_id is not None else "fallback-no-staff"  # as the bot
+    text = t(key, website=site, website_host=urlparse(site).netloc or site)
     return f"{plain_text(text).strip()}\n[{score}]"
 
 

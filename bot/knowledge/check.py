@@ -28,6 +28,9 @@ def run_check(directory: Path, *, verbose: bool = False, out=None) -> int:
           f"{len(kb.files)} files", file=out)
     print("phrasings: " + ", ".join(f"{lang} {n}" for lang, n in phrasings.items()), file=out)
     print(f"news items: {len(kb.news)}", file=out)
+    oos = {lang: sum(1 for x in kb.out_of_scope if x.lang == lang) for lang in LANGS}
+    print("out-of-scope examples: " + ", ".join(f"{lang} {n}" for lang, n in oos.items()),
+          file=out)
     print(f"unverified entries (staff to confirm): {len(unverified)}", file=out)
     if unverified and verbose:
         print("  " + ", ".join(unverified), file=out)

@@ -8,10 +8,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.knowledge.models import Category, Entry, KnowledgeBase, NewsItem
+from bot.knowledge.models import Category, Entry, KnowledgeBase, NewsItem, OutOfScope
 from bot.knowledge.yamlsource import Problem, YAMLSyntaxError, line_of, parse
 
-TOP_KEYS = {"categories", "entries", "synonyms", "neutral"}
+TOP_KEYS = {"categories", "entries", "synonyms", "neutral", "out_of_scope"}
 NEWS_DIR = "news"  # knowledge/news/*.yaml: files with a top-level 'news' list
 
 
@@ -87,6 +87,7 @@ class Collected:
     synonyms: list[list[str]] = field(default_factory=list)
     neutral: list[str] = field(default_factory=list)
     news: list[NewsItem] = field(default_factory=list)
+    out_of_scope: list[OutOfScope] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     broken: set[str] = field(default_factory=set)  # ids of entries that failed the schema
@@ -138,6 +139,17 @@ def read_directory(directory: Path) -> Collected:
                 out.synonyms.append(group)
         if "neutral" in data:
             out.neutral.extend(_words_list(reader, node, ["neutral"], data["neutral"], 1))
+        for i, raw in _items(reader, data, node, "out_of_scope"):
+            base = ["out_of_scope", i]
+            if not isinstance(raw, dict):
+                reader.error(line_of(node, base), None,
+                             'an out-of-scope example must be a mapping: {lang: en, text: "..."}')
+                continue
+            try:
+                out.out_of_scope.append(OutOfScope.model_validate(
+                    {**raw, "line": line_of(node, base) or 0, "file": display}))
+            except ValidationError as exc:
+                _schema_problems(reader, node, base, exc, None)
         problems.extend(reader.problems)
     if not files:
         problems.append(Problem("error", str(directory), None, None,

@@ -110,6 +110,23 @@ class Synonyms(_Strict):
     groups: list[list[str]]
 
 
+class OutOfScope(_Strict):
+    """An example question the bot must not answer from the KB (knowledge/out_of_scope.yaml):
+    the engine falls back on a question closer to one of these than to any entry."""
+
+    text: str = Field(min_length=1)
+    lang: Lang | None = None  # None: by the script of the text
+    line: int = Field(0, exclude=True)
+    file: str = Field("", exclude=True)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("empty text")
+        return v
+
+
 @dataclass(frozen=True)
 class KnowledgeBase:
     """An immutable, loaded and validated knowledge base."""
@@ -120,6 +137,7 @@ class KnowledgeBase:
     neutral: frozenset[str] = frozenset()  # words that say nothing about the topic here
     news: tuple[NewsItem, ...] = ()  # newest first
     files: tuple[str, ...] = field(default=())
+    out_of_scope: tuple[OutOfScope, ...] = ()  # negative examples for the engine
 
     def ordered_categories(self) -> list[Category]:
         """Categories for the topic menu, in their configured order."""

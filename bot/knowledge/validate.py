@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot.knowledge.deeplinks import MAX_PAYLOAD, payload_of
-from bot.knowledge.models import LANGS, Category, Entry, KnowledgeBase, NewsItem
+from bot.knowledge.models import LANGS, Category, Entry, KnowledgeBase, NewsItem, OutOfScope
 from bot.text import tghtml
 
 if TYPE_CHECKING:
     from bot.knowledge.loader import Collected
 from bot.knowledge.yamlsource import Problem
-from bot.text.normalize import normalize
+from bot.text.normalize import detect_language, normalize
 
 REQUIRED_IDS = (
     "about.overview", "about.history", "about.graduates", "about.international_students",
@@ -121,6 +121,42 @@ def _check_entry(e: Entry, categories: dict[str, Category], ids: set[str],
     return out
 
 
+def _check_out_of_scope(items: list[OutOfScope], owners: dict[str, set[str]]
+                        ) -> tuple[list[OutOfScope], list[Problem]]:
+    """Out-of-scope examples: never a phrasing of an entry (the engine could not tell them
+    apart), not repeated; the language, when not given, is the script's."""
+    out: list[Problem] = []
+    seen: dict[str, OutOfScope] = {}
+    kept: list[OutOfScope] = []
+    for item in items:
+        key = normalize(item.text)
+        if not key:
+            out.append(Problem("error", item.file, item.line or None, None,
+                               f"out-of-scope example {item.text!r} has no words"))
+            continue
+        if key in owners:
+            out.append(Problem("error", item.file, item.line or None, None,
+                               f"out-of-scope example {item.text!r} is a phrasing of "
+                               f"{', '.join(sorted(owners[key]))}"))
+            continue
+        if key in seen:
+            first = seen[key]
+            out.append(Problem("warning", item.file, item.line or None, None,
+                               f"out-of-scope example {item.text!r} is repeated (first at "
+                               f"{first.file}:{first.line})"))
+            continue
+        seen[key] = item
+        script = detect_language(item.text, item.lang)
+        if item.lang is None:
+            item = item.model_copy(update={"lang": script})
+        elif item.lang != script:
+            out.append(Problem("warning", item.file, item.line or None, None,
+                               f"out-of-scope example {item.text!r} is marked lang: "
+                               f"{item.lang} but written in {script} script"))
+        kept.append(item)
+    return kept, out
+
+
 def _web_address(href: str) -> bool:
     """An address a URL button can open: http(s), a host, no spaces."""
     try:
@@ -194,6 +230,8 @@ def cross_check(found: Collected) -> tuple[KnowledgeBase, list[Problem]]:
                 others = ", ".join(sorted(owner_ids - {eid}))
                 problems.append(_problem("error", by_id[eid],
                                          f"phrasing {key!r} is also in {others}", eid))
+    out_of_scope, oos_problems = _check_out_of_scope(found.out_of_scope, owners)
+    problems.extend(oos_problems)
     word_group: dict[str, int] = {}
     for i, group in enumerate(synonyms):
         for w in group:
@@ -209,5 +247,6 @@ def cross_check(found: Collected) -> tuple[KnowledgeBase, list[Problem]]:
     kb = KnowledgeBase(entries=by_id, categories=cats,
                        synonyms=tuple(tuple(g) for g in synonyms),
                        neutral=frozenset(normalize(w) for w in found.neutral),
-                       news=tuple(news), files=tuple(files))
+                       news=tuple(news), files=tuple(files),
+                       out_of_scope=tuple(out_of_scope))
     return kb, problems

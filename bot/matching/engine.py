@@ -7,9 +7,11 @@ from typing import Literal
 
 from bot.config import MatchingConfig
 from bot.knowledge.models import Entry, KnowledgeBase, NewsItem
+from bot.matching import stopwords
 from bot.matching.analyzer import Analyzer
 from bot.matching.index import Index, Params
-from bot.text.normalize import detect_language
+from bot.matching.translit import to_cyrillic
+from bot.text.normalize import detect_language, normalize
 
 MAX_QUERY_CHARS = 1000  # a question longer than this is read from its start
 LOW_PRIORITY_CATEGORIES = frozenset({"smalltalk"})
@@ -110,7 +112,9 @@ class AnswerEngine:
         analyzer = Analyzer(kb.synonyms, kb.neutral)
         params = params or Params(unknown_penalty=self.config.unknown_penalty,
                                   name_penalty=self.config.name_penalty)
-        self.index = Index(docs, analyzer, params)
+        self.index = Index(docs, analyzer, params, [x.text for x in kb.out_of_scope])
+        self._words = self.index.corrector.words
+        self._has_cyrillic_kb = any(any("а" <= c <= "я" for c in w) for w in self._words)
         self._low = {e.id for e in kb.entries.values() if e.category in LOW_PRIORITY_CATEGORIES}
         self._news_entry = next((e for e in sorted(kb.entries.values(),
                                                    key=lambda e: e.id != "news.latest")
@@ -132,9 +136,34 @@ class AnswerEngine:
         """``lang`` forces the answer language; otherwise the script decides, ``hint`` (the
         user's language) breaks ties for text without letters."""
         text = (text or "")[:MAX_QUERY_CHARS]
+        cyrillic = self._transliterated(text)
+        if cyrillic is not None:
+            text, lang = cyrillic, lang or "ru"
         lang = lang or detect_language(text, hint)
         result = self._match_entries(text, lang)
         return self._match_news(text, result) or result
+
+    def _known(self, word: str) -> bool:
+        return (word in stopwords.ALL or word in self._words
+                or (len(word) > 3 and self.index.corrector.correct(word) != word))
+
+    def _transliterated(self, text: str) -> str | None:
+        """``text`` in Cyrillic when it is Russian typed in Latin letters ("skolko stoit
+        obuchenie"): more of its words are known to the KB read as Russian than as they
+        are. Most English questions are settled by their first reading, without a lookup
+        of the other."""
+        words = normalize(text).split()
+        if not words or not self._has_cyrillic_kb or not all(w.isascii() for w in words):
+            return None
+        letters = [w for w in words if not w.isdigit()]
+        known = sum(1 for w in letters if w in stopwords.ALL or w in self._words)
+        if not letters or known * 2 >= len(letters):
+            return None
+        known = sum(1 for w in letters if self._known(w))
+        cyrillic = to_cyrillic(text)
+        known_ru = sum(1 for w in normalize(cyrillic).split() if not w.isdigit()
+                       and self._known(w))
+        return cyrillic if known_ru > known else None
 
     def _match_news(self, text: str, result: MatchResult) -> MatchResult | None:
         """The news item the question is about, as a result; None when it is not about one.
@@ -191,15 +220,19 @@ class AnswerEngine:
                            candidates=((key, score), *result.candidates), news=item)
 
     def _match_entries(self, text: str, lang: str) -> MatchResult:
-        hits = [(h.key, h.score * 100) for h in self.index.search(text, limit=8)]
+        ranking = self.index.rank(text, limit=8)
+        hits = [(h.key, h.score * 100) for h in ranking.hits]
         cfg = self.config
-        # "Hi, what are the fees?" is a question about fees, not a greeting.
-        if hits and hits[0][0] in self._low:
-            serious = [h for h in hits if h[0] not in self._low]
-            if serious and serious[0][1] >= cfg.suggest_threshold:
-                hits = serious
+        # "Hi, what are the fees?" is a question about fees, not a greeting: small talk
+        # neither wins over nor casts doubt on an entry that could be suggested.
+        serious = [h for h in hits if h[0] not in self._low]
+        if serious and serious[0][1] >= cfg.suggest_threshold and (
+                hits[0] == serious[0] or serious[0][1] >= cfg.answer_threshold
+                or hits[0][1] - serious[0][1] < cfg.margin):
+            hits = serious
         candidates = tuple(hits)
-        if not hits or hits[0][1] < cfg.suggest_threshold:
+        # Closer to an out-of-scope example (knowledge/out_of_scope.yaml) than to any entry.
+        if not hits or hits[0][1] < cfg.suggest_threshold or ranking.out_of_scope:
             return MatchResult("fallback", lang, hits[0][1] if hits else 0.0,
                                candidates=candidates)
         best_id, best = hits[0]

@@ -23,7 +23,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from scipy import sparse
 
-from bot.matching.analyzer import FUNCTION, GRAM, Analyzer
+from bot.matching.analyzer import FUNCTION, GRAM, NAME, Analyzer
 from bot.matching.typos import Corrector
 from bot.text.normalize import proper_names
 
@@ -32,6 +32,8 @@ from bot.text.normalize import proper_names
 # any score and would dominate the time of a query.
 DENSE_SHARE = 0.05
 DENSE_MIN_DOCS = 5_000
+MIN_NAME_PREFIX = 4
+MIN_ROOT = 6
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,9 @@ class Params:
     unknown_penalty: float = 0.0  # P: scores times (share of content known to the index)^P
     name_penalty: float = 1.0  # N: scores times N per name the index does not know
     rerank: int = 12  # candidates that get the fuzzy score
+    # Out of scope when the best out-of-scope example's cosine is at least the best
+    # phrasing's plus this.
+    negative_margin: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -52,10 +57,19 @@ class Scored:
     score: float  # 0..1
 
 
+@dataclass(frozen=True)
+class Ranking:
+    hits: list[Scored]
+    out_of_scope: bool = False  # closer to an out-of-scope example than to any phrasing
+    positive: float = 0.0  # the best phrasing's cosine
+    negative: float = 0.0  # the best out-of-scope example's cosine
+
+
 class Index:
     def __init__(self, docs: Sequence[tuple[str, str]], analyzer: Analyzer | None = None,
-                 params: Params | None = None):
-        """``docs`` are (key, phrasing) pairs; a key (entry id) may have many phrasings."""
+                 params: Params | None = None, negatives: Sequence[str] = ()):
+        """``docs`` are (key, phrasing) pairs; a key (entry id) may have many phrasings;
+        ``negatives`` are out-of-scope examples."""
         self.analyzer = analyzer or Analyzer()
         self.params = params or Params()
         grouped: dict[str, list[str]] = defaultdict(list)
@@ -83,7 +97,18 @@ class Index:
         # phrasings' side is sorted once here instead of in every comparison.
         self._sorted = [" ".join(sorted(c.split())) for c in self.contents]
         self.corrector = Corrector(word_freq, word_freq)
+        # A name is known when a KB word starts with its form without case ending
+        # ("Азербайджана" -> "азербайджан", the start of "азербайджанский").
+        self._name_prefixes = {w[:n] for w in word_freq if not w.isdigit()
+                               for n in range(MIN_NAME_PREFIX, len(w) + 1)}
+        # Stems of the KB's words, for words of other forms of the same root
+        # ("стоматологическом" -> "стоматология": the stem "стоматолог" starts it).
+        self._by_stem: dict[str, str] = {}
+        for w, _ in word_freq.most_common():
+            if not w.isdigit():
+                self._by_stem.setdefault(self.analyzer.stem(w), w)
         self._build(doc_feats)
+        self._build_negatives(negatives)
 
     # -- building ---------------------------------------------------------------------------
     def _build(self, doc_feats: list[np.ndarray]) -> None:
@@ -119,43 +144,105 @@ class Index:
         dense = np.diff(self._xt.indptr) > DENSE_SHARE * n_docs
         self._skip = dense if n_docs > DENSE_MIN_DOCS else np.zeros(n_feats, dtype=bool)
 
-    # -- querying ---------------------------------------------------------------------------
-    def query_vector(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Columns and weights of the query's known features (norms include unknown ones)."""
+    # -- out-of-scope examples --------------------------------------------------------------
+    def _build_negatives(self, negatives: Sequence[str]) -> None:
+        """Out-of-scope examples as vectors on the entries' weights (features the entries do
+        not have weigh as much as the rarest word); names the entries do not know become
+        one ``NAME`` token, so "apply to Harvard" teaches "apply to <another name>"."""
+        self._neg_vocab: dict[str, int] = {}
+        self.negatives: list[str] = []
+        rows: list[int] = []
         cols: list[int] = []
         vals: list[float] = []
-        norm2 = [0.0, 0.0]
-        fw = self.params.function_weight
-        for f in self.analyzer.features(words):
-            col = self.vocab.get(f)
-            gram = f[0] == GRAM
-            w = (fw if f[0] == FUNCTION else 1.0) * (
-                self.idf[col] if col is not None else self.max_idf)
-            norm2[gram] += w * w
-            if col is not None:
-                cols.append(col)
-                vals.append(w)
-        c = np.asarray(cols, dtype=np.int64)
-        v = np.asarray(vals)
-        if len(c):
-            share = np.where(self.is_gram[c], 1 - self.params.word_weight,
-                             self.params.word_weight)
-            norms = np.sqrt(np.maximum(np.asarray(norm2), 1e-12))[self.is_gram[c].astype(int)]
-            v = v * np.sqrt(share) / norms
-            keep = ~self._skip[c]
+        for text in negatives:
+            words = self.query_words(text)
+            feats = self.analyzer.features(words)
+            if not feats:
+                continue
+            r = len(self.negatives)
+            self.negatives.append(text)
+            ws = [(self._neg_vocab.setdefault(f, len(self._neg_vocab)), self._weight(f))
+                  for f in feats]
+            grams = [f[0] == GRAM for f in feats]
+            norm2 = [sum(w * w for (_, w), g in zip(ws, grams, strict=True) if g == block)
+                     for block in (False, True)]
+            for (c, w), g in zip(ws, grams, strict=True):
+                share = (1 - self.params.word_weight) if g else self.params.word_weight
+                rows.append(r)
+                cols.append(c)
+                vals.append(w * math.sqrt(share) / math.sqrt(max(norm2[g], 1e-12)))
+        m = sparse.csr_matrix((vals, (rows, cols)),
+                              shape=(len(self.negatives), len(self._neg_vocab)))
+        self._nt = m.T.tocsr()
+
+    # -- querying ---------------------------------------------------------------------------
+    def _weight(self, f: str) -> float:
+        col = self.vocab.get(f)
+        w = self.idf[col] if col is not None else self.max_idf
+        return w * self.params.function_weight if f[0] == FUNCTION else w
+
+    def query_words(self, text: str) -> list[str]:
+        """The question's words as the index reads them: synonyms and neutral phrases
+        folded, typos corrected, names the index does not know as one ``NAME`` token."""
+        raw = self.analyzer.words(text)
+        names = ({w for name in proper_names(text) for w in name.split()}
+                 if any(c.isupper() for c in text) else ())
+        canonical = self.analyzer.canonical  # synonym-group tokens are not typos
+        out = []
+        for w in raw:
+            if w in canonical:
+                out.append(w)
+                continue
+            fixed = self.corrector.correct(w)
+            if fixed == w and w not in self.corrector.words:
+                fixed = self._same_root(w)
+            if (w in names and fixed == w and w not in self.corrector.words
+                    and w not in self.analyzer.synonyms
+                    and self.analyzer.name_key(w) not in self._name_prefixes
+                    and not self.analyzer.is_neutral(w)):
+                out.append(NAME)
+            else:
+                out.append(fixed)
+        return out
+
+    def _same_root(self, word: str) -> str:
+        """A KB word whose stem begins the stem of ``word`` (at least ``MIN_ROOT`` letters:
+        another form or derivative of the same root), else ``word``."""
+        stem = self.analyzer.stem(word)
+        for n in range(len(stem), MIN_ROOT - 1, -1):
+            hit = self._by_stem.get(stem[:n])
+            if hit is not None:
+                return hit
+        return word
+
+    def query_vector(self, words: list[str]) -> tuple[list[str], np.ndarray]:
+        """The query's features and their weights, normalised per block (words, grams) over
+        all its features, those the index has never seen included."""
+        feats = list(self.analyzer.features(words))
+        w = np.asarray([self._weight(f) for f in feats])
+        if not feats:
+            return feats, w
+        gram = np.asarray([f[0] == GRAM for f in feats])
+        norm2 = np.bincount(gram.astype(int), weights=w * w, minlength=2)
+        share = np.where(gram, 1 - self.params.word_weight, self.params.word_weight)
+        return feats, w * np.sqrt(share) / np.sqrt(np.maximum(norm2, 1e-12))[gram.astype(int)]
+
+    def _columns(self, vocab: dict[str, int], feats: list[str], w: np.ndarray,
+                 skip: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        idx = [(i, vocab[f]) for i, f in enumerate(feats) if f in vocab]
+        if not idx:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        pos = np.asarray([i for i, _ in idx])
+        c = np.asarray([col for _, col in idx], dtype=np.int64)
+        v = w[pos]
+        if skip is not None:
+            keep = ~skip[c]
             c, v = c[keep], v[keep]
         return c, v
 
-    def unknown_names(self, text: str) -> list[str]:
-        """Names in the question the index has never seen: "Harvard", "Netflix", "МГУ".
-        A question about another university or service is not a question about this one."""
-        out = []
-        for name in proper_names(text):
-            for w in name.split():
-                if (w not in self.corrector.words and not self.analyzer.is_neutral(w)
-                        and self.corrector.correct(w) == w):
-                    out.append(w)
-        return out
+    def unknown_names(self, words: list[str]) -> int:
+        """How many names of the question the index has never seen: "Harvard", "МГУ"."""
+        return sum(1 for w in words if w == NAME)
 
     def coverage(self, words: list[str]) -> float:
         """Share (by IDF) of the query's content words the index knows. "How do I apply to
@@ -201,17 +288,23 @@ class Index:
         return np.maximum.reduceat(ratios, offsets) / 100
 
     def search(self, text: str, limit: int = 5) -> list[Scored]:
+        """The best entries; every score is 0 when the question is out of scope."""
+        ranking = self.rank(text, limit)
+        if ranking.out_of_scope:
+            return [Scored(h.key, 0.0) for h in ranking.hits]
+        return ranking.hits
+
+    def rank(self, text: str, limit: int = 5) -> Ranking:
         if not self.keys:
-            return []
-        canonical = self.analyzer.canonical  # synonym-group tokens are not typos
-        words = [w if w in canonical else self.corrector.correct(w)
-                 for w in self.analyzer.words(text)]
-        cols, w = self.query_vector(words)
+            return Ranking([])
+        words = self.query_words(text)
+        feats, weights = self.query_vector(words)
+        cols, w = self._columns(self.vocab, feats, weights, self._skip)
         if not len(cols):
-            return []
+            return Ranking([])
         coverage = self.coverage(words) ** self.params.unknown_penalty
         if self.params.name_penalty < 1.0:
-            coverage *= self.params.name_penalty ** len(self.unknown_names(text))
+            coverage *= self.params.name_penalty ** self.unknown_names(words)
         n_docs = len(self.contents)
         best_phr = np.maximum.reduceat(self._scores(self._xt, cols, w, n_docs), self.starts)
         cen = self._scores(self._ct, cols, w, len(self.keys))
@@ -228,8 +321,16 @@ class Index:
             lead = scored[0].score - (scored[1].score if len(scored) > 1 else 0.0)
             top_score = min(1.0, scored[0].score + self.params.margin_weight * lead)
             scored[0] = Scored(scored[0].key, top_score)
-        return scored[:limit]
+        positive = float(best_phr.max())
+        negative = 0.0
+        if self.negatives:
+            ncols, nw = self._columns(self._neg_vocab, feats, weights)
+            if len(ncols):
+                negative = float(self._scores(self._nt, ncols, nw, len(self.negatives)).max())
+        out = negative > 0 and negative >= positive + self.params.negative_margin
+        return Ranking(scored[:limit], out, positive, negative)
 
 
-def build(docs: Iterable[tuple[str, str]], synonyms=(), params: Params | None = None) -> Index:
-    return Index(list(docs), Analyzer(synonyms), params)
+def build(docs: Iterable[tuple[str, str]], synonyms=(), params: Params | None = None,
+          negatives: Sequence[str] = ()) -> Index:
+    return Index(list(docs), Analyzer(synonyms), params, negatives)

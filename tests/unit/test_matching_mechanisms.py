@@ -1,0 +1,75 @@
+"""The engine's general mechanisms on the shipped KB: names and neutral words as phrases and
+in any grammatical form, unknown names judged by the rest of the question, small talk that
+does not cast doubt on a question, Latin-script Russian, informal spellings."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import load_config
+from bot.knowledge import load_knowledge
+from bot.matching import AnswerEngine
+from bot.matching.analyzer import NEUTRAL, Analyzer
+from bot.matching.translit import to_cyrillic
+from tests.support.kb import KNOWLEDGE, ROOT
+
+
+@pytest.fixture(scope="module")
+def engine() -> AnswerEngine:
+    kb, _ = load_knowledge(KNOWLEDGE)
+    return AnswerEngine(kb, load_config(ROOT / "config.yaml").matching)
+
+
+def test_neutral_phrases_fold_in_any_form() -> None:
+    a = Analyzer(neutral=["sri lanka", "шри-ланка", "китай"])
+    assert a.words("I am from Sri Lanka") == ["i", "am", "from", NEUTRAL]
+    assert a.words("Я из Шри-Ланки") == ["я", "из", NEUTRAL]
+    assert a.is_neutral("китая") and a.is_neutral("китае") and a.is_neutral("китай")
+
+
+def test_multi_word_synonyms_fold_by_stem() -> None:
+    a = Analyzer([["dormitory", "residence hall"]])
+    assert a.words("two residence halls") == ["two", "syn0"]
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("I am from Sri Lanka, how much are the fees?", "tuition.fees"),
+    ("Я из Шри-Ланки, сколько стоит обучение?", "tuition.fees"),
+    ("Я из Китая, сколько стоит обучение?", "tuition.fees"),
+    ("my son is from Ghana, is the diploma accepted by the MDCN?", "recognition.diploma"),
+    ("Hi, what are the fees?", "tuition.fees"),
+    ("how many yrs is mbbs", "programs.duration"),
+    ("Сколько стоит учёба на стоматологическом?", "tuition.fees"),
+    ("skolko stoit obuchenie", "tuition.fees"),
+    ("est li obshchezhitie", "accommodation.dormitory"),
+])
+def test_answered(engine: AnswerEngine, question: str, expected: str) -> None:
+    result = engine.match(question)
+    assert (result.kind, result.id) == ("answer", expected), result.candidates[:3]
+
+
+def test_transliterated_russian_is_answered_in_russian(engine: AnswerEngine) -> None:
+    assert engine.match("nuzhna li viza").lang == "ru"
+    assert engine.match("is a visa needed").lang == "en"  # English stays English
+
+
+@pytest.mark.parametrize("question", [
+    "How do I apply to Harvard?", "How do I apply to Stanford?", "Как поступить в МГИМО?",
+    "can I work part time while studying", "how much does food cost in minsk",
+    "How much is the bus ticket in Minsk?",
+])
+def test_falls_back(engine: AnswerEngine, question: str) -> None:
+    assert engine.match(question).kind == "fallback", engine.match(question).candidates[:3]
+
+
+@pytest.mark.parametrize("latin,cyrillic", [
+    ("skolko stoit obuchenie", "сколко стоит обучение"),
+    ("gde nahoditsya obshchezhitie", "где находится общежитие"),
+    ("yazyk obucheniya", "язык обучения"),
+    ("kakoy srok", "какой срок"),
+    ("skol'ko let", "сколько лет"),
+    ("zdravstvuyte", "здравствуйте"),
+    ("BSMU 2025", "бсму 2025"),
+])
+def test_to_cyrillic(latin: str, cyrillic: str) -> None:
+    assert to_cyrillic(latin) == cyrillic

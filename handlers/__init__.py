@@ -21,6 +21,7 @@ def get_routers(config: Config) -> list[Router]:
         feedback,
         handoff,
         ids,
+        kb_sheet,
         language,
         media,
         news,
@@ -34,12 +35,13 @@ def get_routers(config: Config) -> list[Router]:
     )
 
     # /id first: it answers anyone, in any chat (the IT person learns the ids with it).
-    # Staff commands first (invisible to others), the news, subscription and privacy commands
-    # before the hand-off (they work during a conversation too), the hand-off before free text (an
-    # open conversation takes the student's messages), unknown commands before questions,
-    # and the catch-alls last: they take whatever the others did not.
-    modules = (errors, ids, staff, broadcast, start, language, browse, feedback, news,
-               subscriptions, privacy, handoff, unknown, questions, media, stale)
+    # Staff commands first (invisible to others; kb_sheet's workbook upload comes before the
+    # hand-off, which takes every staff message in the staff chat), the news, subscription
+    # and privacy commands before the hand-off (they work during a conversation too), the
+    # hand-off before free text (an open conversation takes the student's messages), unknown
+    # commands before questions, and the catch-alls last: they take whatever the others did not.
+    modules = (errors, ids, staff, kb_sheet, broadcast, start, language, browse, feedback,
+               news, subscriptions, privacy, handoff, unknown, questions, media, stale)
     return [m.create_router() for m in modules]
 
 

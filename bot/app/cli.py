@@ -363,6 +363,9 @@ def _build_parser() -> argparse.ArgumentParser:
     kapply = kb_sub.add_parser("apply", help="merge a reviewed phrasing patch into the KB")
     kapply.add_argument("file")
     kapply.add_argument("--knowledge", help="knowledge-base directory")
+    from bot.app.kb_sheet_cli import add_parser as add_kb_sheet_parser
+
+    add_kb_sheet_parser(kb_sub)  # kb export, kb import (the spreadsheet)
 
     stats = sub.add_parser("stats", help="what students asked")
     stats.add_argument("--days", type=int, default=7)

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from ..server import FakeTelegram
     from ..state import StoredFile
 
+GET_FILE_LIMIT = 20 * 1024 * 1024
+
 FILE_TYPE_NAMES = {
     "photo": "Photo",
     "document": "Document",
@@ -184,4 +186,7 @@ async def get_file(api: FakeTelegram, p: Params) -> Any:
     stored = api.files.get(p.str("file_id", "") or "")
     if stored is None:
         raise bad_request("invalid file_id")
+    if (stored.file_size or 0) > GET_FILE_LIMIT:
+        # "Bots can currently download files of up to 20MB in size" (getFile).
+        raise bad_request("file is too big")
     return stored.file_json()

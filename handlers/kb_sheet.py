@@ -172,7 +172,8 @@ async def _download(bot: Bot, doc: Document, t: Translate) -> bytes | str:
 
 async def _check(bot: Bot, doc: Document, config: Config, t: Translate
                  ) -> wbk.Prepared | str:
-    """The checked upload, or the message that says why nothing can change."""
+    """The checked upload (perhaps stale: the caller says so), or the message that says why
+    nothing can change."""
     data = await _download(bot, doc, t)
     if isinstance(data, str):
         return data
@@ -183,7 +184,7 @@ async def _check(bot: Bot, doc: Document, config: Config, t: Translate
     except KBError:
         return t("sheet-export-broken")
     if prepared.stale:
-        return _stale(prepared.upload.version, prepared.version, prepared.last_change, t)
+        return prepared
     up = prepared.upload
     if not up.ok:
         lines = [t("sheet-errors-title", count=len(up.errors))]
@@ -204,9 +205,19 @@ def _stale(theirs: str | None, current: str, last, t: Translate) -> str:
     return t("sheet-stale", theirs=escape(theirs or "?"), current=current, who=who)
 
 
+def _refused(prepared: wbk.Prepared, last, author: str, t: Translate) -> str:
+    """Why Confirm did nothing: this very workbook was saved already (a second tap), or
+    the KB changed since it was exported."""
+    up = prepared.upload
+    if (last is not None and last.author == author and last.before.id == up.version
+            and last.summary == wbk.summary_of(up)):
+        return t("sheet-already-saved")
+    return _stale(up.version, prepared.version, last, t)
+
+
 def _preview(prepared: wbk.Prepared, t: Translate) -> str:
     up = prepared.upload
-    lines = [t("sheet-preview-title"), ""]
+    lines = [t("sheet-preview-title")]
     lines += [escape(line) for line in up.summary_lines()]
     if up.warnings:
         lines += ["", t("sheet-warnings", count=len(up.warnings))]
@@ -229,6 +240,8 @@ def _keyboard(version: str, t: Translate) -> InlineKeyboardMarkup:
 async def upload(message: Message, bot: Bot, config: Config, t: Translate) -> None:
     result = await _check(bot, message.document, config, t)
     reply = ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
+    if isinstance(result, wbk.Prepared) and result.stale:
+        result = _stale(result.upload.version, result.version, result.last_change, t)
     if isinstance(result, str):
         for part in split_message(result):
             await message.answer(part, reply_parameters=reply, link_preview_options=NO_PREVIEW)
@@ -275,16 +288,16 @@ async def confirm(query: CallbackQuery, callback_data: SheetCb, bot: Bot, config
     if isinstance(result, str):
         await _close_preview(query, result)
         return
-    if result.version != callback_data.v:  # checked against one version, now another
-        await _close_preview(query, _stale(callback_data.v, result.version, None, t))
-        return
     store = store_for(config)
     author = author_of(query.from_user)
+    if result.stale or result.version != callback_data.v:
+        await _close_preview(query, _refused(result, result.last_change, author, t))
+        return
     try:
         await _run(wbk.save, store, result, author)
-    except StaleVersion as exc:
+    except StaleVersion:
         last = next(iter(await _run(store.history, 1)), None)
-        await _close_preview(query, _stale(result.upload.version, exc.current.id, last, t))
+        await _close_preview(query, _refused(result, last, author, t))
         return
     except KbInvalid as exc:
         lines = [t("sheet-invalid")] + [f"• {escape(str(p))}" for p in exc.errors[:20]]

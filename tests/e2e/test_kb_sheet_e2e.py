@@ -302,3 +302,41 @@ async def test_a_stale_upload_is_refused_never_merged(h: Harness) -> None:
     assert "exported from an older version" in again["plain_text"]
     assert snapshot(h) == before
     assert b"Ivan's price list" in before["tuition.yaml"]
+
+
+async def test_a_second_tap_on_confirm_says_it_is_already_saved(h: Harness) -> None:
+    olga = staff(h)
+    data = edited(await export(h, olga), set_cell("visa.process", "source", "consulate 2025"))
+    replies = await upload(h, olga, data, predicate=has_confirm)
+    mark = h.api.mark()
+    await olga.press(replies[-1], text="✅ Confirm")
+    await olga.press(replies[-1], text="✅ Confirm")  # before the first one is handled
+    notes = await h.api.wait_for(2, chat_id=olga.id, since=mark, method="sendMessage",
+                                 timeout=15)
+    texts = sorted(n["plain_text"] for n in notes)
+    assert texts[0].startswith("This workbook has already been saved"), texts
+    assert texts[1].startswith("✅ Saved by Olga: 1 changed."), texts
+    assert len(list(h.app.services.config.knowledge.path.parent.rglob("manifest.json"))) >= 1
+
+
+async def test_a_long_preview_is_split_and_confirm_comes_last(h: Harness) -> None:
+    olga = staff(h)
+    kb = h.app.services.knowledge.kb
+    ids = [e for e in kb.entries if not e.startswith(("news.", "bot."))][:25]
+
+    def change(wb, ws, cols):
+        for eid in ids:
+            c = ws.cell(row_of(ws, eid), cols["answer (en)"])
+            c.value = "Revised: " + c.value[::-1].replace("<", "").replace(">", "")[:900]
+
+    data = edited(await export(h, olga), change)
+    mark = h.api.mark()
+    await upload(h, olga, data, predicate=has_confirm)
+    replies = [r for r in h.api.sent(olga.id, method="sendMessage") if r["seq"] >= mark]
+    assert len(replies) > 1
+    assert all(len(r["plain_text"]) <= 4096 for r in replies)
+    assert [has_confirm(r) for r in replies] == [False] * (len(replies) - 1) + [True]
+    assert replies[0]["plain_text"].startswith("📝 What this workbook changes\n"
+                                               f"entries changed ({len(ids)}):")
+    done = await press(h, olga, replies[-1], "✅ Confirm")
+    assert done["plain_text"].startswith(f"✅ Saved by Olga: {len(ids)} changed.")

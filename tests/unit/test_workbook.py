@@ -296,3 +296,27 @@ def test_cli_bad_files_are_usage_errors(tmp_path: Path, capsys) -> None:
     assert main(["kb", "import", str(tmp_path / "none.xlsx"), "--knowledge", str(root)]) == 2
     assert main(["kb", "export", str(tmp_path / "no" / "k.xlsx"), "--knowledge",
                  str(root)]) == 2
+
+
+def test_news_items_changed_and_added_from_the_news_sheet(tmp_path: Path) -> None:
+    root = copy_knowledge(tmp_path / "kb")
+    store = KbStore(root, tmp_path / "history")
+    data, _, _ = export_from(store)
+
+    def change(wb, ws, cols):
+        wb["News"]["C2"] = "A new headline"
+        wb["News"].append(["2026-12-01-open-day", "2026-12-01", "Open day",
+                           "День открытых дверей", "Come and see.", "Приходите.",
+                           "The <b>open day</b> is on Saturday.", "В субботу.",
+                           "https://www.bsmu.by/", "events", "", "yes"])
+
+    prepared = prepare(store, edited(data, change))
+    assert prepared.upload.ok, prepared.upload.errors
+    assert prepared.upload.summary_lines() == [
+        "news added (1): 2026-12-01-open-day", "news changed (1): 2023-03-03-amu-cooperation"]
+    save(store, prepared, "test")
+    kb, _ = load_knowledge(root)
+    assert kb.news_item("2023-03-03-amu-cooperation").title["en"] == "A new headline"
+    assert kb.news_item("2026-12-01-open-day").tags == ["events"]
+    assert (root / "news" / "2026-12-01-open-day.yaml").is_file()
+    assert prepare(store, export_from(store)[0]).upload.empty

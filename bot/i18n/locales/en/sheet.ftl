@@ -34,3 +34,4 @@ sheet-saving = ⏳ Saving…
 sheet-saved = ✅ Saved by { $name }: { $summary }. The bot answers with the new version now.
 sheet-saved-reload-failed = ⚠️ The files were saved, but reloading failed: { $error }
 sheet-invalid = ❌ The changes would break the knowledge base, nothing was saved:
+sheet-already-saved = This workbook has already been saved (the first tap did it): nothing more to do.

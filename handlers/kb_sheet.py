@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 
 FILE_NAME = "knowledge.xlsx"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: Taken from staff and checked: an .xls, .ods or .csv gets "save it as .xlsx".
+SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".csv")
 MAX_SHOWN_ERRORS = 30
 MAX_SHOWN_WARNINGS = 10
 
@@ -95,7 +97,7 @@ class WorkbookUpload(Filter):
         if doc is None:
             return False
         name = (doc.file_name or "").lower()
-        if not (name.endswith(".xlsx") or doc.mime_type == XLSX_MIME):
+        if not (name.endswith(SPREADSHEETS) or doc.mime_type == XLSX_MIME):
             return False
         if message.chat.type == "private":
             return True

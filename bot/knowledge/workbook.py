@@ -561,11 +561,18 @@ def _open(data: bytes):
 
 
 def _version(wb) -> str | None:
-    if META not in wb.sheetnames:
-        return None
-    for row in wb[META].iter_rows(max_row=5, max_col=2, values_only=True):
-        if row and row[0] == "kb_version" and len(row) > 1 and row[1]:
-            return str(row[1]).strip()
+    """The version the workbook was exported from: the hidden sheet, else the line the
+    first sheet shows (for programs that drop hidden sheets)."""
+    if META in wb.sheetnames:
+        for row in wb[META].iter_rows(max_row=5, max_col=2, values_only=True):
+            if row and row[0] == "kb_version" and len(row) > 1 and row[1]:
+                return str(row[1]).strip()
+    if HELP_SHEET in wb.sheetnames:
+        for row in wb[HELP_SHEET].iter_rows(max_col=2, values_only=True):
+            if row and row[0] == "version" and len(row) > 1 and isinstance(row[1], str):
+                m = re.search(r"version ([0-9a-f]{8,64})\b", row[1])
+                if m:
+                    return m.group(1)
     return None
 
 
@@ -604,8 +611,9 @@ def read_workbook(data: bytes, current: KnowledgeBase) -> Upload:
     if up.version is None:
         errors.append(CellError(None, None, None, None,
                                 "the workbook does not say which version of the knowledge "
-                                "base it was exported from (its hidden 'meta' sheet is "
-                                "missing): export a fresh one and make the changes there"))
+                                "base it was exported from (its hidden 'meta' sheet and the "
+                                "version line of 'How to edit' are missing): export a fresh "
+                                "one and make the changes there"))
     entries_sheet, news_sheet = sheets.get(ENTRIES), sheets.get(NEWS)
     entries = _read_entries(entries_sheet, current) \
         if entries_sheet and entries_sheet.complete else []

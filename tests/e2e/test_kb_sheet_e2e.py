@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import zipfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -224,6 +225,19 @@ async def test_not_a_workbook_though_named_xlsx(h: Harness) -> None:
     assert reply["plain_text"].startswith("⚠️ The file is not an Excel workbook (.xlsx) even "
                                           "if its name says so")
     assert snapshot(h) == before
+
+
+async def test_other_spreadsheet_formats_are_told_to_save_as_xlsx(h: Harness) -> None:
+    olga = staff(h)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", "<office:document-content/>")
+    (reply,) = await upload(h, olga, buf.getvalue(), name="knowledge.ods")
+    assert reply["plain_text"] == ("⚠️ This is an OpenDocument spreadsheet (.ods): save it as "
+                                   "Excel Workbook (.xlsx). Nothing was changed.")
+    (reply,) = await upload(h, olga, b"id,category\ntuition.fees,tuition\n", name="kb.csv")
+    assert "not an Excel workbook (.xlsx)" in reply["plain_text"]
 
 
 async def test_a_20_mb_file_is_refused_before_downloading(h: Harness) -> None:

@@ -153,7 +153,8 @@ def test_a_phrasing_in_two_entries_names_the_language_column(shipped) -> None:
      "Entries: the column 'keywords (en)' is missing (renamed or deleted?): put back the "
      "header row as exported"),
     (lambda wb, ws, cols: wb.remove(wb["News"]), "News: the sheet is missing"),
-    (lambda wb, ws, cols: wb.remove(wb["meta"]), "the workbook does not say which version"),
+    (lambda wb, ws, cols: (wb.remove(wb["meta"]), wb.remove(wb["How to edit"])),
+     "the workbook does not say which version"),
 ])
 def test_structure_mistakes(shipped, change, expected) -> None:
     kb, data = shipped
@@ -320,3 +321,12 @@ def test_news_items_changed_and_added_from_the_news_sheet(tmp_path: Path) -> Non
     assert kb.news_item("2026-12-01-open-day").tags == ["events"]
     assert (root / "news" / "2026-12-01-open-day.yaml").is_file()
     assert prepare(store, export_from(store)[0]).upload.empty
+
+
+def test_without_the_hidden_sheet_the_version_comes_from_the_first_sheet(shipped) -> None:
+    """Some programs drop hidden sheets: the version line of "How to edit" still says it."""
+    kb, _ = shipped
+    data = edited(export_workbook(kb, "0123456789abcdef"),
+                  lambda wb, ws, cols: wb.remove(wb["meta"]))
+    up = read_workbook(data, kb)
+    assert up.ok and up.version == "0123456789abcdef"

@@ -102,6 +102,10 @@ class DatabaseConfig(_Model):
 class KnowledgeConfig(_Model):
     path: Path = Path("knowledge")
     watch: bool = True
+    history_path: Path | None = Field(
+        None,
+        description="where staff changes keep the previous files (/kb history, /kb undo); "
+                    "default <knowledge.path>/.history, beside the files on the same volume")
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -31,6 +31,7 @@ def get_routers(config: Config) -> list[Router]:
         stale,
         start,
         subscriptions,
+        teach,
         unknown,
     )
 
@@ -40,7 +41,7 @@ def get_routers(config: Config) -> list[Router]:
     # and privacy commands before the hand-off (they work during a conversation too), the
     # hand-off before free text (an open conversation takes the student's messages), unknown
     # commands before questions, and the catch-alls last: they take whatever the others did not.
-    modules = (errors, ids, staff, kb_sheet, broadcast, start, language, browse, feedback,
+    modules = (errors, ids, staff, teach, kb_sheet, broadcast, start, language, browse, feedback,
                news, subscriptions, privacy, handoff, unknown, questions, media, stale)
     return [m.create_router() for m in modules]
 

@@ -6,7 +6,7 @@ import re
 
 from aiogram import Bot
 from aiogram.filters import Filter
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 
 
 def is_person(message: Message) -> bool:
@@ -71,3 +71,30 @@ _COMMAND = re.compile(r"^/[A-Za-z0-9_]+(@\w+)?(\s|$)")
 class CommandLike(Filter):
     async def __call__(self, message: Message) -> bool:  # type: ignore[override]
         return bool(message.text and _COMMAND.match(message.text))
+
+
+class StaffPlace(Filter):
+    """A staff member (staff.admins) writing in the staff chat or in private: where the
+    knowledge-base tools work. Anywhere else, and for anyone else, they do not exist."""
+
+    async def __call__(self, event, config) -> bool:  # type: ignore[override]
+        message = event.message if isinstance(event, CallbackQuery) else event
+        user = event.from_user
+        if user is None or not config.is_admin(user.id) or message is None:
+            return False
+        chat = message.chat
+        return chat.type == "private" or (config.staff.chat_id is not None
+                                          and chat.id == config.staff.chat_id)
+
+
+class KbSubcommand(Filter):
+    """``/kb <name> …`` for one of ``names`` ("" = bare ``/kb``)."""
+
+    def __init__(self, *names: str):
+        self.names = {n.lower() for n in names}
+
+    async def __call__(self, message: Message) -> bool:  # type: ignore[override]
+        parts = (message.text or "").split()
+        if not parts or parts[0].split("@")[0].lower() != "/kb":
+            return False
+        return (parts[1].lower() if len(parts) > 1 else "") in self.names

@@ -1,10 +1,10 @@
-"""Staff commands: /reload, /stats, /unanswered, /close, /ban, /unban. Only senders listed
-in staff.admins reach these handlers; every action is written to the audit table."""
+"""Staff commands: /reload, /stats, /close, /ban, /unban (/unanswered and /kb are in
+handlers.teach). Only senders listed in staff.admins reach these handlers; every action is
+written to the audit table."""
 
 from __future__ import annotations
 
 import contextlib
-from html import escape
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
@@ -18,9 +18,9 @@ from bot.db import handoffs as store
 from bot.db.handoffs import OpenConversations
 from bot.i18n import Translate, Translator, language_of
 from bot.services import Knowledge, Reload
-from bot.staff import stats, unanswered
+from bot.staff import stats
 from bot.telegram.replies import send_long
-from bot.ui.reports import MAX_LISTED, reload_report
+from bot.ui.reports import reload_report
 from handlers.filters import IsStaff
 
 MAX_DAYS = 3650
@@ -54,28 +54,6 @@ async def stats_cmd(message: Message, command: CommandObject, session: AsyncSess
     await message.answer(stats.render(st, t, titles))
     await message.answer_photo(BufferedInputFile(stats.chart_png(st, t, titles),
                                                  "questions.png"))
-
-
-async def unanswered_cmd(message: Message, command: CommandObject, bot: Bot,
-                         session: AsyncSession, knowledge: Knowledge, t: Translate) -> None:
-    days = _days(command, 30)
-    if days is None:
-        await message.answer(t("staff-usage-days"))
-        return
-    rows = await unanswered.fetch(session, days)
-    groups = unanswered.group(rows, knowledge.engine)
-    await audit.record(session, message.from_user.id, "unanswered", f"days={days}")
-    if not groups:
-        await message.answer(t("staff-unanswered-empty", days=days))
-        return
-    lines = [t("staff-unanswered-title", days=days)]
-    for g in groups[:MAX_LISTED]:
-        closest = (f"<code>{escape(g.closest)}</code> ({g.closest_score:.0f})" if g.closest
-                   else t("staff-no-guess"))
-        lines.append(t("staff-unanswered-group", count=g.count, example=escape(g.example),
-                       lang=g.lang, closest=closest))
-    await send_long(bot, message.chat.id, "\n".join(lines),
-                    message_thread_id=message.message_thread_id)
 
 
 async def _conversation(message: Message, session: AsyncSession):
@@ -152,7 +130,6 @@ def create_router() -> Router:
     router.message.filter(IsStaff())
     router.message.register(reload_cmd, Command("reload"))
     router.message.register(stats_cmd, Command("stats"))
-    router.message.register(unanswered_cmd, Command("unanswered"))
     router.message.register(close_cmd, Command("close"))
     router.message.register(ban_cmd, Command("ban"))
     router.message.register(unban_cmd, Command("unban"))

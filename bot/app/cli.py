@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
@@ -179,7 +180,7 @@ def cmd_kb_suggest(args: argparse.Namespace, config: Config) -> int:
         print(f"no unanswered or downvoted questions in the last {args.days} days")
         return 0
     for g in groups:
-        closest = f"{g.closest} ({g.closest_score:.0f})" if g.closest else "-"
+        closest = f"{g.closest} ({g.closest_score:.0f})" if g.closest else "- (needs a decision)"
         why = ", ".join(f"{k} {v}" for k, v in g.reasons.items() if v)
         print(f"{g.count:4d}  [{g.lang}] {g.example}   closest: {closest}   ({why})")
         for text in list(g.texts)[1:4]:
@@ -196,7 +197,9 @@ def cmd_kb_apply(args: argparse.Namespace, config: Config) -> int:
     from bot.knowledge.apply import PatchError, apply_patch
 
     try:
-        result = apply_patch(_knowledge_dir(args, config), Path(args.file))
+        result = apply_patch(_knowledge_dir(args, config), Path(args.file),
+                             author=f"{getpass.getuser()} (command line, kb apply)",
+                             history_dir=config.knowledge.history_path)
     except PatchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -366,6 +369,9 @@ def _build_parser() -> argparse.ArgumentParser:
     from bot.app.kb_sheet_cli import add_parser as add_kb_sheet_parser
 
     add_kb_sheet_parser(kb_sub)  # kb export, kb import (the spreadsheet)
+    from bot.app.kb_history_cli import add_parser as add_kb_history_parser
+
+    add_kb_history_parser(kb_sub)  # kb history, kb undo
 
     stats = sub.add_parser("stats", help="what students asked")
     stats.add_argument("--days", type=int, default=7)

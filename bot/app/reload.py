@@ -17,6 +17,7 @@ from bot.config import Config
 from bot.db.news import sync_kb_news
 from bot.knowledge import KBError, load_knowledge
 from bot.knowledge.diff import ReloadResult, diff
+from bot.knowledge.store import HISTORY_DIR
 from bot.matching import AnswerEngine
 from bot.services import Knowledge, ReloadHook, Services
 
@@ -75,6 +76,14 @@ def _refused(result: ReloadResult) -> ReloadResult:
     return result
 
 
+def _kb_file(_change, path: str) -> bool:
+    """Changes that matter: the YAML files, not the store's history, lock or temporary files
+    (bot.knowledge.store), nor editors' swap files."""
+    name = Path(path).name
+    return name.endswith((".yaml", ".yml")) and not name.startswith(".") \
+        and HISTORY_DIR not in Path(path).parts
+
+
 async def reload_knowledge(services: Services, directory: Path | None = None) -> ReloadResult:
     return await services.reload(directory)
 
@@ -86,7 +95,7 @@ async def watch(services: Services, notify: Callable[[ReloadResult], Awaitable[N
 
     directory = Path(services.config.knowledge.path)
     async for _changes in awatch(directory, stop_event=stop, debounce=debounce_ms,
-                                 recursive=True):
+                                 recursive=True, watch_filter=_kb_file):
         result = await services.reload(directory)
         try:
             await notify(result)

@@ -361,6 +361,23 @@ class StaffAction(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class UnansweredDecision(Base):
+    """What staff decided about an unanswered question (/unanswered): its wording (by the
+    hash of its normalised text and language) then stays out of the list."""
+
+    __tablename__ = "unanswered_decisions"
+    __table_args__ = (UniqueConstraint("lang", "text_hash"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    lang: Mapped[str] = mapped_column(String(8))
+    text_hash: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(CleanText)
+    decision: Mapped[str] = mapped_column(String(16))  # entry | out_of_scope | ignore
+    entry_id: Mapped[str | None] = mapped_column(String(128))
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 class Handoff(Base):
     """A student's conversation with the admissions team in the staff chat."""
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from bot.knowledge.loader import load_knowledge
+from bot.knowledge.store import KbStore
 from bot.knowledge.yamlsource import Problem
 from bot.text.normalize import normalize
 
@@ -76,7 +77,10 @@ def _insert(text: str, entry_id: str, lang: str, phrasings: list[str]) -> str:
     raise PatchError(f"entry {entry_id} not found")
 
 
-def apply_patch(kb_dir: Path, patch_file: Path, *, write: bool = True) -> ApplyResult:
+def apply_patch(kb_dir: Path, patch_file: Path, *, write: bool = True,
+                author: str = "command line", history_dir: Path | None = None
+                ) -> ApplyResult:
+    """Written through KbStore: validated, atomic, and kept in the history (``kb undo``)."""
     items = _read_patch(patch_file)
     kb, _ = load_knowledge(kb_dir)
     existing = {normalize(q) for e in kb.entries.values() for qs in e.questions.values()
@@ -109,7 +113,9 @@ def apply_patch(kb_dir: Path, patch_file: Path, *, write: bool = True) -> ApplyR
             (trial / path.relative_to(kb_dir)).write_text(text, encoding="utf-8")
         _, problems = load_knowledge(trial, strict=False)
     result = ApplyResult(added, skipped, problems)
-    if write and result.ok:
-        for path, text in plan.items():
-            path.write_text(text, encoding="utf-8")
+    if write and result.ok and plan:
+        KbStore(kb_dir, history_dir).replace_files(
+            {path.relative_to(kb_dir).as_posix(): text.encode("utf-8")
+             for path, text in plan.items()},
+            author=author, summary=f"kb apply {patch_file.name}: {added} phrasing(s)")
     return result

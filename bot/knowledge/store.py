@@ -259,6 +259,27 @@ class KbStore:
             self._write(changed)
             return after
 
+    def replace_files(self, files: Mapping[str, bytes], *, author: str, summary: str,
+                      base: KbVersion | None = None) -> KbVersion:
+        """Write whole files (paths relative to the root) made some other way, e.g. ``kb
+        apply``'s text insertions: the same validation, lock, history and atomic write."""
+        with self._locked():
+            before = self._read_all()
+            current = _digest(before)
+            if base is not None and base != current:
+                raise StaleVersion(base, current)
+            for rel in files:
+                if ".." in Path(rel).parts or Path(rel).is_absolute():
+                    raise EditError(f"{rel}: not a file of the knowledge base")
+            changed = {rel: data for rel, data in files.items() if before.get(rel) != data}
+            if not changed:
+                return current
+            self._validate({**before, **changed})
+            after = _digest({**before, **changed})
+            self._record(author, summary, current, after, before, changed)
+            self._write(changed)
+            return after
+
     def undo(self, *, author: str, base: KbVersion | None = None) -> KbVersion:
         with self._locked():
             current = _digest(self._read_all())
@@ -598,3 +619,9 @@ def _insert_key(item: CommentedMap, key: str, value: Any) -> None:
             item.insert(keys.index(anchor) + 1, key, value)
             return
     item[key] = value
+
+
+def store_for(knowledge: Any) -> KbStore:
+    """The store of the configured KB: ``knowledge`` is ``config.knowledge`` (path and
+    history_path)."""
+    return KbStore(Path(knowledge.path), getattr(knowledge, "history_path", None))

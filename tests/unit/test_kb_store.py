@@ -214,3 +214,22 @@ def test_two_processes_prepared_against_one_version_one_wins(tmp_path: Path) -> 
     winner = results[0][1]
     assert load_knowledge(root)[0].entries["about.overview"].source == winner
 
+
+def test_out_of_scope_example_appended_in_the_files_style(kb: Path) -> None:
+    before = (kb / "out_of_scope.yaml").read_text()
+    KbStore(kb).apply([EntryEdit.add_out_of_scope("en", ["what is the weather in  Minsk",
+                                                         "How do I apply to Harvard?"])],
+                      author="a", summary="oos")
+    after = (kb / "out_of_scope.yaml").read_text()
+    assert after.startswith(before)  # comments and every old line kept, one line added
+    assert after[len(before):] == '  - {lang: en, text: "what is the weather in Minsk"}\n'
+    examples = load_knowledge(kb)[0].out_of_scope
+    assert examples[-1].text == "what is the weather in Minsk"
+
+
+def test_out_of_scope_file_created_when_missing(tmp_path: Path) -> None:
+    root = write_small_kb(tmp_path / "kb")
+    KbStore(root).apply([EntryEdit.add_out_of_scope("ru", ["погода в Минске"])],
+                        author="a", summary="oos")
+    assert (root / "out_of_scope.yaml").read_text() == \
+        'out_of_scope:\n  - {lang: ru, text: "погода в Минске"}\n'

@@ -61,9 +61,11 @@ def test_group_similar_questions_counts_and_closest(engine: AnswerEngine) -> Non
     weather, ru, *rest = groups
     assert dict(weather.texts) == {WEATHER: 3, "what's the weather in Minsk tomorrow": 1}
     assert weather.reasons["fallback"] == 4 and weather.reasons["downvoted"] == 0
-    assert weather.closest == engine.match(WEATHER, lang="en").candidates[0][0]
-    assert weather.closest == "about.location" and weather.closest_score > 0
-    assert ru.closest == "about.location"
+    # The nearest entry is kept for staff to see, but it is no real candidate: only "Minsk"
+    # is shared with about.location, so nothing is proposed (issue 12).
+    assert weather.nearest == engine.match(WEATHER, lang="en").candidates[0][0]
+    assert weather.nearest == "about.location" and weather.nearest_score > 0
+    assert weather.closest is None and ru.closest is None
     dorm = next(g for g in rest if g.example == "Is there a dormitory?")
     assert (dorm.closest, round(dorm.closest_score)) == ("accommodation.dormitory", 100)
     assert dict(dorm.reasons) == {"fallback": 0, "downvoted": 1}
@@ -84,17 +86,55 @@ def test_group_nothing(engine: AnswerEngine) -> None:
     assert unanswered.group([], engine) == []
 
 
-def test_patch_yaml_lists_groups_with_a_closest_entry(engine: AnswerEngine) -> None:
-    groups = unanswered.group([(WEATHER, "en", "fallback"), ("Can I bring my cat?", "en",
-                                                             "fallback")], engine)
+def test_patch_yaml_proposes_only_real_candidates(engine: AnswerEngine) -> None:
+    groups = unanswered.group([(WEATHER, "en", "fallback"), ("how much is hostel per month",
+                                                             "en", "fallback")], engine)
     groups.append(unanswered.Group(example="no guess", lang="en", count=1))
     text = unanswered.patch_yaml(groups, datetime(2026, 3, 1, tzinfo=UTC))
     assert text.startswith("# Phrasings suggested from unanswered questions (2026-03-01).\n")
     assert "python -m bot kb apply THIS_FILE" in text
-    items = yaml.safe_load(text)["patch"]
-    assert [i["entry"] for i in items] == [g.closest for g in groups[:2]]
-    assert items[0] == {"entry": "about.location", "lang": "en", "count": 1,
-                        "add_questions": [WEATHER]}
+    data = yaml.safe_load(text)
+    assert data["patch"] == [{"entry": "accommodation.dormitory", "lang": "en", "count": 1,
+                              "add_questions": ["how much is hostel per month"]}]
+    weather = groups[[g.example for g in groups].index(WEATHER)]
+    assert data["needs_decision"] == [
+        {"lang": "en", "count": 1, "questions": [WEATHER],
+         "nearest": f"about.location ({weather.nearest_score:.0f})"},
+        {"lang": "en", "count": 1, "questions": ["no guess"], "nearest": None}]
+
+
+@pytest.mark.parametrize("question, nearest", [
+    ("what is the weather in Minsk", "about.location"),
+    ("how do I apply to Harvard", "admission.how_to_apply"),
+    ("какая погода завтра в Минске", "about.location"),
+    ("Can I bring my cat?", None),
+])
+def test_no_junk_candidates(engine: AnswerEngine, question: str, nearest: str | None) -> None:
+    (g,) = unanswered.group([(question, "ru" if question[0] > "z" else "en", "fallback")],
+                            engine)
+    assert g.closest is None
+    if nearest:
+        assert g.nearest == nearest
+
+
+@pytest.mark.parametrize("question, entry", [
+    ("how much is hostel per month", "accommodation.dormitory"),
+    ("сколько стоит общага в месяц", "accommodation.dormitory"),
+    ("what documents to bring for admission", "admission.documents"),
+])
+def test_real_candidates(engine: AnswerEngine, question: str, entry: str) -> None:
+    (g,) = unanswered.group([(question, "ru" if question[0] > "z" else "en", "fallback")],
+                            engine)
+    assert g.closest == entry
+
+
+def test_decided_wordings_leave_the_list(engine: AnswerEngine) -> None:
+    from bot.db.decisions import text_hash
+
+    rows = [(WEATHER, "en", "fallback"), ("what is the  WEATHER in minsk tomorrow", "en",
+                                          "fallback"), ("Can I bring my cat?", "en", "fallback")]
+    groups = unanswered.group(rows, engine, decided={("en", text_hash(WEATHER))})
+    assert [g.example for g in groups] == ["Can I bring my cat?"]
 
 
 # --- kb apply ---------------------------------------------------------------------------------
@@ -239,15 +279,18 @@ def test_patch_from_suggestions_applies_to_the_shipped_kb(engine: AnswerEngine,
                                                           tmp_path: Path) -> None:
     kb_dir = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE, kb_dir)
+    hostel = "how much is hostel per month"
     groups = unanswered.group([(WEATHER, "en", "fallback"), ("Where will I live?", "en",
-                                                             "downvoted")], engine)
+                                                             "downvoted"),
+                               (hostel, "en", "fallback")], engine)
     patch = tmp_path / "patch.yaml"
     patch.write_text(unanswered.patch_yaml(groups), encoding="utf-8")
     result = apply_patch(kb_dir, patch)
     assert result.ok and result.added == 1 and result.skipped == ["Where will I live?"]
     kb, _ = load_knowledge(kb_dir)
-    assert kb.entries["about.location"].questions["en"][-1] == WEATHER
-    assert AnswerEngine(kb, Config().matching).match(WEATHER).id == "about.location"
+    assert kb.entries["accommodation.dormitory"].questions["en"][-1] == hostel
+    assert WEATHER not in kb.entries["about.location"].questions["en"]
+    assert AnswerEngine(kb, Config().matching).match(hostel).id == "accommodation.dormitory"
 
 
 # --- kb diff ------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.db.news import sync_kb_news
 from bot.knowledge import KBError, load_knowledge
 from bot.knowledge.diff import ReloadResult, diff
-from bot.knowledge.store import HISTORY_DIR
+from bot.knowledge.store import HISTORY_DIR, KbStore, store_for
 from bot.matching import AnswerEngine
 from bot.services import Knowledge, ReloadHook, Services
 
@@ -76,6 +76,12 @@ def _refused(result: ReloadResult) -> ReloadResult:
     return result
 
 
+def _written_by_staff_tools(store: KbStore) -> bool:
+    """The files are exactly what the latest recorded change left."""
+    latest = store.history(1)
+    return bool(latest) and latest[0].after == store.version()
+
+
 def _kb_file(_change, path: str) -> bool:
     """Changes that matter: the YAML files, not the store's history, lock or temporary files
     (bot.knowledge.store), nor editors' swap files."""
@@ -94,9 +100,15 @@ async def watch(services: Services, notify: Callable[[ReloadResult], Awaitable[N
     from watchfiles import awatch
 
     directory = Path(services.config.knowledge.path)
+    store = store_for(services.config.knowledge)
     async for _changes in awatch(directory, stop_event=stop, debounce=debounce_ms,
                                  recursive=True, watch_filter=_kb_file):
         result = await services.reload(directory)
+        if result.ok and await asyncio.get_running_loop().run_in_executor(
+                None, _written_by_staff_tools, store):
+            # A change made from Telegram or the command line (bot.knowledge.store): the
+            # instance that wrote it has told the staff chat; the others only follow.
+            continue
         try:
             await notify(result)
         except Exception:  # a failed notification must not stop the watcher

@@ -6,6 +6,7 @@ members at once, and none of it for anyone else. Each test edits its own copy of
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -346,3 +347,39 @@ def test_history_is_ignored_by_git() -> None:
 
     ignored = (ROOT / ".gitignore").read_text().split()
     assert "knowledge/.history/" in ignored and "knowledge/.kb.lock" in ignored
+
+
+async def test_another_instance_follows_through_the_file_watcher(tmp_path: Path) -> None:
+    """Two instances on one KB directory (the shared volume of deploy/docker-compose.yml):
+    staff teach through one, the other reloads by its file watcher; neither posts an
+    automatic "reloaded" report for a change staff made and were already told about."""
+    kb = copy_knowledge(tmp_path / "knowledge")
+    configs = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        configs.append(make_config(
+            tmp_path / name, staff={"admins": [STAFF], "chat_id": STAFF_CHAT},
+            knowledge={"path": str(kb), "watch": True},
+            bot={"flood": {"messages": 1000, "seconds": 1}}))
+    async with running_bot(tmp_path / "a", config=configs[0]) as a, \
+            running_bot(tmp_path / "b", config=configs[1]) as b:
+        for x in (a, b):
+            x.api.group(STAFF_CHAT, "Admissions staff")
+            await x.app.start_background(x.bot)
+        await asyncio.sleep(0.3)  # let watchfiles start watching
+        mark_b = b.api.mark()
+        await say(a, student(a), WHATSAPP)
+        await settle(a)
+        (g,) = await unanswered(a, staff(a), 1)
+        await tap(a, staff(a), g, "➕ Add to “Contact admissions”")
+        for _ in range(100):
+            if WHATSAPP in kb_now(b).entries["contacts.admissions"].questions["en"]:
+                break
+            await asyncio.sleep(0.1)
+        (answer,) = await say(b, student(b), WHATSAPP)
+        assert answer["text"] == kb_now(b).entries["contacts.admissions"].answer["en"].strip()
+        await asyncio.sleep(1.5)  # the watchers' debounce: any report would be out by now
+        for x, since in ((a, 0), (b, mark_b)):
+            reports = [r for r in x.api.sent(STAFF_CHAT) if r["seq"] >= since
+                       and "Knowledge base reloaded" in r["plain_text"]]
+            assert reports == []

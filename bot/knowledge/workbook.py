@@ -322,7 +322,7 @@ def export_workbook(kb: KnowledgeBase, version: str) -> bytes:
                     lines = sum(1 + len(line) // max(width, 1) for line in value.split("\n"))
                     longest = max(longest, lines)
                 cell.alignment = wrap
-            ws.row_dimensions[r].height = min(15 * longest, 300)
+            ws.row_dimensions[r].height = min(15 * longest, 200)
         ws.freeze_panes = "B2" if title != OUT_OF_SCOPE else "A2"
         ws.auto_filter.ref = ws.dimensions
         return ws
@@ -335,7 +335,7 @@ def export_workbook(kb: KnowledgeBase, version: str) -> bytes:
     def choices(ws, columns: Sequence[Column], header: str, values: Sequence[str]) -> None:
         col = get_column_letter(next(i for i, c in enumerate(columns, 1) if c.header == header))
         dv = DataValidation(type="list", formula1='"' + ",".join(values) + '"',
-                            allow_blank=True)
+                            allow_blank=True, showErrorMessage=True)
         dv.error = "Choose from the list / выберите из списка"
         ws.add_data_validation(dv)
         dv.add(f"{col}2:{col}{MAX_ROWS}")
@@ -615,9 +615,11 @@ def read_workbook(data: bytes, current: KnowledgeBase) -> Upload:
                                 "version line of 'How to edit' are missing): export a fresh "
                                 "one and make the changes there"))
     entries_sheet, news_sheet = sheets.get(ENTRIES), sheets.get(NEWS)
-    entries = _read_entries(entries_sheet, current) \
+    broken: set[str] = set()  # ids of rows refused above: not "does not exist" again below
+    entries = _read_entries(entries_sheet, current, broken) \
         if entries_sheet and entries_sheet.complete else []
-    news = _read_news(news_sheet, current) if news_sheet and news_sheet.complete else []
+    news = _read_news(news_sheet, current, broken) \
+        if news_sheet and news_sheet.complete else []
     oos_sheet = sheets.get(OUT_OF_SCOPE)
     oos: list[Any] = list(getattr(current, "out_of_scope", ()))
     if oos_sheet is not None and oos_sheet.complete:
@@ -626,10 +628,10 @@ def read_workbook(data: bytes, current: KnowledgeBase) -> Upload:
         up.out_of_scope_read = True
     up.errors = [e for e in errors if e.level == "error"]
     up.warnings = [e for e in errors if e.level == "warning"]
-    if up.errors or not (entries_sheet and entries_sheet.complete
-                         and news_sheet and news_sheet.complete):
+    if not (entries_sheet and entries_sheet.complete and news_sheet and news_sheet.complete):
         return up
-    kb, problems = _check(entries, news, oos, current)
+    # The cross-entry rules run even after mistakes in cells: every mistake in one answer.
+    kb, problems = _check(entries, news, oos, current, broken)
     for p in problems:
         err = _place(p, entries_sheet, news_sheet, oos_sheet, entries)
         if err is not None:
@@ -683,7 +685,7 @@ def _same_text(old: str | None, new: str | None) -> bool:
     return old.strip() == new.strip()
 
 
-def _read_entries(sheet: _Sheet, current: KnowledgeBase) -> list[Entry]:
+def _read_entries(sheet: _Sheet, current: KnowledgeBase, broken: set[str]) -> list[Entry]:
     out: list[Entry] = []
     by_header = {c.header: c for c in sheet.columns}
     for offset, values in enumerate(sheet.rows):
@@ -720,13 +722,13 @@ def _read_entries(sheet: _Sheet, current: KnowledgeBase) -> list[Entry]:
         raw["verified"] = cells["verified"] if cells["verified"] is not None else True
         if old is not None:  # what the sheet does not show stays as it is
             raw.update(action=old.action, news=list(old.news), aliases=list(old.aliases))
-        if len(sheet.errors) > before:
-            continue
-        if raw["category"] is None:
+        if len(sheet.errors) > before or raw["category"] is None:
+            broken.add(entry_id)
             continue
         try:
             out.append(Entry.model_validate({**raw, "line": row_no, "file": ENTRIES}))
         except ValidationError as exc:
+            broken.add(entry_id)
             for err in exc.errors():
                 loc = tuple(err["loc"])
                 col = _entry_column(loc)
@@ -746,7 +748,7 @@ def _entry_column(loc: tuple) -> Column | None:
     return None
 
 
-def _read_news(sheet: _Sheet, current: KnowledgeBase) -> list[NewsItem]:
+def _read_news(sheet: _Sheet, current: KnowledgeBase, broken: set[str]) -> list[NewsItem]:
     out: list[NewsItem] = []
     old_by_id = {n.id: n for n in current.news}
     for offset, values in enumerate(sheet.rows):
@@ -756,6 +758,8 @@ def _read_news(sheet: _Sheet, current: KnowledgeBase) -> list[NewsItem]:
         before = len(sheet.errors)
         cells = {c.header: sheet.cell(row_no, values, c) for c in sheet.columns}
         if len(sheet.errors) > before:
+            if cells["id"]:
+                broken.add(cells["id"])
             continue
         old = old_by_id.get(cells["id"])
         raw: dict[str, Any] = {"title": {}, "summary": {}, "body": {}}
@@ -773,6 +777,7 @@ def _read_news(sheet: _Sheet, current: KnowledgeBase) -> list[NewsItem]:
         try:
             out.append(NewsItem.model_validate({**raw, "line": row_no, "file": NEWS}))
         except ValidationError as exc:
+            broken.add(str(raw["id"]))
             for err in exc.errors():
                 loc = tuple(err["loc"])
                 col = next((c for c in NEWS_COLUMNS if c.field == loc[0] and (
@@ -808,13 +813,14 @@ def _read_out_of_scope(sheet: _Sheet) -> list[Any]:
 
 
 def _check(entries: list[Entry], news: list[NewsItem], out_of_scope: list[Any],
-           current: KnowledgeBase) -> tuple[KnowledgeBase, list[Problem]]:
+           current: KnowledgeBase, broken: set[str] = frozenset()
+           ) -> tuple[KnowledgeBase, list[Problem]]:
     """The proposed KB and its problems: ``kb check``'s cross-file rules, with the current
     categories, synonyms and neutral words (the workbook does not edit those)."""
     found = Collected(entries=list(entries), categories=list(current.categories.values()),
                       synonyms=[list(g) for g in current.synonyms],
                       neutral=sorted(current.neutral), news=list(news),
-                      files=list(current.files))
+                      files=list(current.files), broken=set(broken))
     if hasattr(found, "out_of_scope"):
         found.out_of_scope = list(out_of_scope)
     kb, problems = cross_check(found)

@@ -330,3 +330,17 @@ def test_without_the_hidden_sheet_the_version_comes_from_the_first_sheet(shipped
                   lambda wb, ws, cols: wb.remove(wb["meta"]))
     up = read_workbook(data, kb)
     assert up.ok and up.version == "0123456789abcdef"
+
+
+def test_mistakes_in_cells_and_between_entries_come_in_one_answer(shipped) -> None:
+    kb, data = shipped
+
+    def change(wb, ws, cols):
+        ws.cell(row_of(ws, "visa.process"), cols["answer (en)"]).value = 42
+        ws.cell(row_of(ws, "tuition.fees"), cols["related"]).value = "no.such"
+
+    errors = [str(e) for e in read_workbook(edited(data, change), kb).errors]
+    assert len(errors) == 2, errors
+    assert "answer (en): a number (42) where text belongs" in errors[0]
+    assert "related: related id 'no.such' does not exist" in errors[1]
+    # visa.process was refused for its cell: entries linking to it are not blamed too.

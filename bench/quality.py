@@ -1,8 +1,8 @@
 """Answer quality on the evaluation sets in tests/eval/, and where the KB is weak.
 
 For each set: in-scope top-1 (the answer or the first suggestion is the right entry),
-answered outright (right and answered), confidently wrong (answered with another entry),
-out-of-scope rejected; then a per-entry confusion table on all the sets together: for each
+answered outright (right and answered), confidently wrong (an in-scope question answered
+with another entry), out-of-scope rejected (fell back) and answered (got an answer); then a per-entry confusion table on all the sets together: for each
 entry, how many of its questions went right, which entries took the others (and how many
 questions of other entries, or out-of-scope ones, it took).
 
@@ -46,7 +46,7 @@ def evaluate(engine: AnswerEngine, data: dict) -> dict:
     examples = {normalize(x.text) for x in engine.kb.out_of_scope}
     oos = [q for q in data.get("out_of_scope") or [] if normalize(q["q"]) not in examples]
     out = {"n_in": len(items), "top1": 0, "answered": 0, "wrong": 0,
-           "n_oos": len(oos), "rejected": 0, "rows": []}
+           "n_oos": len(oos), "rejected": 0, "oos_answered": 0, "rows": []}
     for item in items:
         r = engine.match(item["q"], hint=item["lang"])
         best = r.id or (r.suggestions[0].id if r.suggestions else None)
@@ -57,6 +57,7 @@ def evaluate(engine: AnswerEngine, data: dict) -> dict:
     for item in oos:
         r = engine.match(item["q"], hint=item["lang"])
         out["rejected"] += r.kind == "fallback"
+        out["oos_answered"] += r.kind == "answer"
         best = r.id or (r.suggestions[0].id if r.suggestions else None)
         out["rows"].append((OOS, best or FALLBACK, r.kind, item["q"], r.score))
     return out
@@ -68,12 +69,12 @@ def pct(a: int, b: int) -> str:
 
 def summary_table(results: dict[str, dict]) -> None:
     print("| set | in-scope | top-1 | answered outright | confidently wrong | "
-          "out-of-scope | rejected |")
-    print("|---|---|---|---|---|---|---|")
+          "out-of-scope | rejected | answered |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         print(f"| {name} | {r['n_in']} | {pct(r['top1'], r['n_in'])} | "
               f"{pct(r['answered'], r['n_in'])} | {r['wrong']} | {r['n_oos']} | "
-              f"{pct(r['rejected'], r['n_oos'])} |")
+              f"{pct(r['rejected'], r['n_oos'])} | {r['oos_answered']} |")
 
 
 def confusion_table(results: dict[str, dict], top: int = 3) -> None:

@@ -190,12 +190,12 @@ class MatchingConfig(_Model):
     """Scores are 0-100. At or above ``answer_threshold`` the best entry is answered, unless
     the runner-up is within ``margin``; from ``suggest_threshold`` up, "did you mean"."""
 
-    answer_threshold: float = Field(38.0, ge=0, le=100)
+    answer_threshold: float = Field(32.0, ge=0, le=100)
     suggest_threshold: float = Field(30.0, ge=0, le=100)
-    margin: float = Field(3.0, ge=0, le=100)
+    margin: float = Field(6.0, ge=0, le=100)
     max_suggestions: int = Field(3, ge=1, le=10)
     # Penalties for words the knowledge base has never seen (0 = off, see bot/matching).
-    unknown_penalty: float = Field(1.0, ge=0, le=5)
+    unknown_penalty: float = Field(0.5, ge=0, le=5)
     name_penalty: float = Field(0.5, gt=0, le=1)
 
     @model_validator(mode="after")

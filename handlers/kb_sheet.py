@@ -18,7 +18,6 @@ import contextlib
 import io
 import logging
 from html import escape
-from pathlib import Path
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
@@ -41,6 +40,7 @@ from bot.i18n import Translate
 from bot.knowledge import KBError
 from bot.knowledge import workbook as wbk
 from bot.knowledge.store import KbInvalid, KbStore, StaleVersion
+from bot.knowledge.store import store_for as kb_store_for
 from bot.services import Reload
 from bot.telegram.replies import NO_PREVIEW
 from bot.text.split import split_message
@@ -113,8 +113,7 @@ class WorkbookUpload(Filter):
 
 def store_for(config: Config) -> KbStore:
     """The store of the configured KB (history in knowledge.history_path when set)."""
-    knowledge = config.knowledge
-    return KbStore(Path(knowledge.path), getattr(knowledge, "history_path", None))
+    return kb_store_for(config.knowledge)
 
 
 def author_of(user) -> str:
@@ -306,6 +305,7 @@ async def confirm(query: CallbackQuery, callback_data: SheetCb, bot: Bot, config
         await _close_preview(query, "\n".join(lines))
         return
     summary = wbk.summary_of(result.upload)
+    log.info("KB changed from a workbook by %s: %s", author, summary)
     await audit.record(session, query.from_user.id, "kb import", summary)
     outcome = await reload()
     note = t("sheet-saved", name=escape(query.from_user.full_name),

@@ -45,8 +45,7 @@ def _store(args: argparse.Namespace, config: Config):
     from bot.app.cli import _knowledge_dir
     from bot.knowledge.store import KbStore
 
-    return KbStore(_knowledge_dir(args, config),
-                   getattr(config.knowledge, "history_path", None))
+    return KbStore(_knowledge_dir(args, config), config.knowledge.history_path)
 
 
 def _problems(exc) -> int:

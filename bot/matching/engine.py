@@ -136,11 +136,15 @@ class AnswerEngine:
         """``lang`` forces the answer language; otherwise the script decides, ``hint`` (the
         user's language) breaks ties for text without letters."""
         text = (text or "")[:MAX_QUERY_CHARS]
-        cyrillic = self._transliterated(text)
-        if cyrillic is not None:
-            text, lang = cyrillic, lang or "ru"
-        lang = lang or detect_language(text, hint)
-        result = self._match_entries(text, lang)
+        result = self._match_entries(text, lang or detect_language(text, hint))
+        if result.kind != "answer":
+            # Russian typed in Latin letters, looked at only when the question as written
+            # was not answered: no cost for the questions that are.
+            cyrillic = self._transliterated(text)
+            if cyrillic is not None:
+                other = self._match_entries(cyrillic, lang or "ru")
+                if other.score > result.score:
+                    text, result = cyrillic, other
         return self._match_news(text, result) or result
 
     def _known(self, word: str) -> bool:
@@ -150,8 +154,7 @@ class AnswerEngine:
     def _transliterated(self, text: str) -> str | None:
         """``text`` in Cyrillic when it is Russian typed in Latin letters ("skolko stoit
         obuchenie"): more of its words are known to the KB read as Russian than as they
-        are. Most English questions are settled by their first reading, without a lookup
-        of the other."""
+        are."""
         words = normalize(text).split()
         if not words or not self._has_cyrillic_kb or not all(w.isascii() for w in words):
             return None

@@ -48,7 +48,9 @@ class Params:
     rerank: int = 12  # candidates that get the fuzzy score
     # Out of scope when the best out-of-scope example's cosine is at least the best
     # phrasing's plus this.
-    negative_margin: float = 0.1
+    negative_margin: float = 0.05
+    # R: the unknown-word penalty P is relieved to P * (1 - R * cos of the known words)
+    known_relief: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,8 @@ class Index:
             prefixes[i] = f[0]
         self.is_gram = prefixes == GRAM
         self.factor = np.where(prefixes == FUNCTION, self.params.function_weight, 1.0)
-        weights = self.idf[cols] * self.factor[cols]
+        self.weight = self.idf * self.factor  # a feature's weight in the vectors
+        weights = self.weight[cols]
         block = self.is_gram[cols].astype(np.int64)
         norm2 = np.bincount(rows * 2 + block, weights=weights**2, minlength=2 * n_docs)
         share = np.where(block == 1, 1 - self.params.word_weight, self.params.word_weight)
@@ -146,41 +149,36 @@ class Index:
 
     # -- out-of-scope examples --------------------------------------------------------------
     def _build_negatives(self, negatives: Sequence[str]) -> None:
-        """Out-of-scope examples as vectors on the entries' weights (features the entries do
-        not have weigh as much as the rarest word); names the entries do not know become
-        one ``NAME`` token, so "apply to Harvard" teaches "apply to <another name>"."""
-        self._neg_vocab: dict[str, int] = {}
+        """Out-of-scope examples as vectors on the entries' weights and columns (features
+        the entries do not have get columns after theirs and weigh as much as the rarest
+        word); names the entries do not know become one ``NAME`` token, so "apply to
+        Harvard" teaches "apply to <another name>"."""
+        self._neg_extra: dict[str, int] = {}
         self.negatives: list[str] = []
-        rows: list[int] = []
-        cols: list[int] = []
-        vals: list[float] = []
+        rows: list[np.ndarray] = []
+        cols: list[np.ndarray] = []
+        vals: list[np.ndarray] = []
+        n_feats = len(self.vocab)
         for text in negatives:
-            words = self.query_words(text)
-            feats = self.analyzer.features(words)
+            feats, c, v = self.query_vector(self.query_words(text))
             if not feats:
                 continue
-            r = len(self.negatives)
+            c = c.copy()
+            for i in np.flatnonzero(c < 0).tolist():
+                c[i] = n_feats + self._neg_extra.setdefault(feats[i], len(self._neg_extra))
+            rows.append(np.full(len(c), len(self.negatives)))
+            cols.append(c)
+            vals.append(v)
             self.negatives.append(text)
-            ws = [(self._neg_vocab.setdefault(f, len(self._neg_vocab)), self._weight(f))
-                  for f in feats]
-            grams = [f[0] == GRAM for f in feats]
-            norm2 = [sum(w * w for (_, w), g in zip(ws, grams, strict=True) if g == block)
-                     for block in (False, True)]
-            for (c, w), g in zip(ws, grams, strict=True):
-                share = (1 - self.params.word_weight) if g else self.params.word_weight
-                rows.append(r)
-                cols.append(c)
-                vals.append(w * math.sqrt(share) / math.sqrt(max(norm2[g], 1e-12)))
-        m = sparse.csr_matrix((vals, (rows, cols)),
-                              shape=(len(self.negatives), len(self._neg_vocab)))
+        shape = (len(self.negatives), n_feats + len(self._neg_extra))
+        if self.negatives:
+            m = sparse.csr_matrix((np.concatenate(vals),
+                                   (np.concatenate(rows), np.concatenate(cols))), shape=shape)
+        else:
+            m = sparse.csr_matrix(shape)
         self._nt = m.T.tocsr()
 
     # -- querying ---------------------------------------------------------------------------
-    def _weight(self, f: str) -> float:
-        col = self.vocab.get(f)
-        w = self.idf[col] if col is not None else self.max_idf
-        return w * self.params.function_weight if f[0] == FUNCTION else w
-
     def query_words(self, text: str) -> list[str]:
         """The question's words as the index reads them: synonyms and neutral phrases
         folded, typos corrected, names the index does not know as one ``NAME`` token."""
@@ -188,16 +186,16 @@ class Index:
         names = ({w for name in proper_names(text) for w in name.split()}
                  if any(c.isupper() for c in text) else ())
         canonical = self.analyzer.canonical  # synonym-group tokens are not typos
+        known = self.corrector.words
         out = []
         for w in raw:
-            if w in canonical:
+            if w in canonical or w in known:
                 out.append(w)
                 continue
             fixed = self.corrector.correct(w)
-            if fixed == w and w not in self.corrector.words:
+            if fixed == w:
                 fixed = self._same_root(w)
-            if (w in names and fixed == w and w not in self.corrector.words
-                    and w not in self.analyzer.synonyms
+            if (w in names and fixed == w and w not in self.analyzer.synonyms
                     and self.analyzer.name_key(w) not in self._name_prefixes
                     and not self.analyzer.is_neutral(w)):
                 out.append(NAME)
@@ -215,30 +213,28 @@ class Index:
                 return hit
         return word
 
-    def query_vector(self, words: list[str]) -> tuple[list[str], np.ndarray]:
-        """The query's features and their weights, normalised per block (words, grams) over
-        all its features, those the index has never seen included."""
+    def query_vector(self, words: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The query's features, their columns (-1: the index has never seen it) and their
+        weights, normalised per block (words, grams) over all of them."""
         feats = list(self.analyzer.features(words))
-        w = np.asarray([self._weight(f) for f in feats])
+        get = self.vocab.get
+        c = np.fromiter((get(f, -1) for f in feats), dtype=np.int64, count=len(feats))
         if not feats:
-            return feats, w
-        gram = np.asarray([f[0] == GRAM for f in feats])
-        norm2 = np.bincount(gram.astype(int), weights=w * w, minlength=2)
+            return feats, c, np.zeros(0)
+        known = c >= 0
+        kc = np.where(known, c, 0)
+        w = np.where(known, self.weight[kc], self.max_idf)
+        gram = np.where(known, self.is_gram[kc], False)
+        unknown = np.flatnonzero(~known)
+        for i in unknown.tolist():
+            kind = feats[i][0]
+            gram[i] = kind == GRAM
+            if kind == FUNCTION:
+                w[i] *= self.params.function_weight
+        g = gram.astype(np.int64)
+        norm2 = np.bincount(g, weights=w * w, minlength=2)
         share = np.where(gram, 1 - self.params.word_weight, self.params.word_weight)
-        return feats, w * np.sqrt(share) / np.sqrt(np.maximum(norm2, 1e-12))[gram.astype(int)]
-
-    def _columns(self, vocab: dict[str, int], feats: list[str], w: np.ndarray,
-                 skip: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        idx = [(i, vocab[f]) for i, f in enumerate(feats) if f in vocab]
-        if not idx:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        pos = np.asarray([i for i, _ in idx])
-        c = np.asarray([col for _, col in idx], dtype=np.int64)
-        v = w[pos]
-        if skip is not None:
-            keep = ~skip[c]
-            c, v = c[keep], v[keep]
-        return c, v
+        return feats, c, w * np.sqrt(share) / np.sqrt(np.maximum(norm2, 1e-12))[g]
 
     def unknown_names(self, words: list[str]) -> int:
         """How many names of the question the index has never seen: "Harvard", "МГУ"."""
@@ -298,15 +294,27 @@ class Index:
         if not self.keys:
             return Ranking([])
         words = self.query_words(text)
-        feats, weights = self.query_vector(words)
-        cols, w = self._columns(self.vocab, feats, weights, self._skip)
+        feats, all_cols, weights = self.query_vector(words)
+        keep = all_cols >= 0
+        cols, w = all_cols[keep], weights[keep]
+        dense = self._skip[cols]
+        if dense.any():
+            cols, w = cols[~dense], w[~dense]
         if not len(cols):
             return Ranking([])
-        coverage = self.coverage(words) ** self.params.unknown_penalty
-        if self.params.name_penalty < 1.0:
-            coverage *= self.params.name_penalty ** self.unknown_names(words)
         n_docs = len(self.contents)
         best_phr = np.maximum.reduceat(self._scores(self._xt, cols, w, n_docs), self.starts)
+        positive = float(best_phr.max())
+        # Words the KB does not know are judged by the rest of the question: the better its
+        # known words match a phrasing by themselves (the cosine with the query cut down to
+        # them), the less the unknown ones weigh ("is the diploma accepted by the <council>").
+        penalty = self.params.unknown_penalty
+        if self.params.known_relief:
+            known = math.sqrt(float(np.dot(w, w))) or 1.0
+            penalty *= max(0.0, 1.0 - self.params.known_relief * min(1.0, positive / known))
+        coverage = self.coverage(words) ** penalty
+        if self.params.name_penalty < 1.0:
+            coverage *= self.params.name_penalty ** self.unknown_names(words)
         cen = self._scores(self._ct, cols, w, len(self.keys))
         B, G = self.params.max_weight, self.params.fuzzy_weight
         base = B * best_phr + (1 - B) * cen
@@ -321,12 +329,16 @@ class Index:
             lead = scored[0].score - (scored[1].score if len(scored) > 1 else 0.0)
             top_score = min(1.0, scored[0].score + self.params.margin_weight * lead)
             scored[0] = Scored(scored[0].key, top_score)
-        positive = float(best_phr.max())
         negative = 0.0
         if self.negatives:
-            ncols, nw = self._columns(self._neg_vocab, feats, weights)
-            if len(ncols):
-                negative = float(self._scores(self._nt, ncols, nw, len(self.negatives)).max())
+            ncols = all_cols.copy()
+            extra = self._neg_extra
+            for i in np.flatnonzero(~keep).tolist():
+                col = extra.get(feats[i])
+                ncols[i] = -1 if col is None else len(self.vocab) + col
+            nkeep = ncols >= 0
+            negative = float(self._scores(self._nt, ncols[nkeep], weights[nkeep],
+                                          len(self.negatives)).max())
         out = negative > 0 and negative >= positive + self.params.negative_margin
         return Ranking(scored[:limit], out, positive, negative)
 

@@ -13,7 +13,7 @@ them their theirs this that these those of in on at to for from by with about as
 through over under up out off than then so and or but if because while can could would
 should will shall may might must there here some any just very also too please pls plz
 tell know want wanna need like let s t d ll m re ve dont doesnt isnt arent cant whats
-kindly sir madam maam dear am also gonna would id ill ive
+kindly sir madam maam dear am also gonna would id ill ive r
 """)
 
 RU = _words("""

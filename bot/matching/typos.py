@@ -12,6 +12,7 @@ from rapidfuzz.distance import OSA
 
 MIN_LEN = 4  # shorter words are too ambiguous to correct
 LONG = 8  # from this length two edits are allowed
+SHORT = 5  # below this length only substitutions and swaps are corrected
 
 
 def _deletes(word: str) -> set[str]:
@@ -44,6 +45,10 @@ class Corrector:
         for d in _deletes(word):
             candidates.update(self._deleted.get(d, ()))
         best = word
+        if len(word) < SHORT:
+            # A short word one letter longer or shorter than a KB word is as likely another
+            # word ("cold" is not "old"): short words are corrected letter for letter only.
+            candidates = {c for c in candidates if len(c) == len(word)}
         if candidates:
             scored = [(OSA.distance(word, c), -self.freq.get(c, 0), c) for c in candidates]
             dist, _, cand = min(scored)

@@ -344,3 +344,20 @@ def test_mistakes_in_cells_and_between_entries_come_in_one_answer(shipped) -> No
     assert "answer (en): a number (42) where text belongs" in errors[0]
     assert "related: related id 'no.such' does not exist" in errors[1]
     # visa.process was refused for its cell: entries linking to it are not blamed too.
+
+
+def test_undo_after_an_import_restores_the_files_byte_for_byte(tmp_path: Path) -> None:
+    root = copy_knowledge(tmp_path / "kb")
+    store = KbStore(root, tmp_path / "history")
+    data, _, _ = export_from(store)
+    before = files(root)
+
+    def change(wb, ws, cols):
+        ws.cell(row_of(ws, "tuition.fees"), cols["answer (ru)"]).value = "Стоимость: 4 900 USD."
+        ws.delete_rows(row_of(ws, "smalltalk.goodbye"))
+        wb["Out of scope"].append(["ru", "какая погода в Минске"])
+
+    save(store, prepare(store, edited(data, change)), "test")
+    assert files(root) != before
+    store.undo(author="test")
+    assert files(root) == before

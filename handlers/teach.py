@@ -24,7 +24,7 @@ from html import escape, unescape
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters import Command, CommandObject, Filter, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -57,7 +57,7 @@ from bot.telegram.replies import NO_PREVIEW, send_long
 from bot.text import tghtml
 from bot.text.normalize import detect_language, normalize
 from bot.ui.keyboards import url_buttons
-from handlers.filters import KbSubcommand, NotCommand, StaffPlace
+from handlers.filters import KbSubcommand, StaffPlace
 
 MAX_DAYS = 3650
 SHOWN_GROUPS = 10  # one message per group, the most asked first
@@ -340,13 +340,35 @@ async def teach_cb(call: CallbackQuery, callback_data: TeachCb, session: AsyncSe
 # --- /kb todo --------------------------------------------------------------------------------
 
 
-def _todo_keyboard(kb: KnowledgeBase, lang: str) -> InlineKeyboardMarkup:
+def _todo_keyboard(kb: KnowledgeBase, lang: str, t: Translate) -> InlineKeyboardMarkup:
     todo = sorted((e for e in kb.entries.values() if not e.verified),
                   key=lambda e: (e.category, e.id))
-    return InlineKeyboardMarkup(inline_keyboard=[
-        [InlineKeyboardButton(text=_label(e.label(lang)),
-                              callback_data=TodoCb(op="pick", x=_ref(e.id)).pack())]
-        for e in todo])
+    rows = [[InlineKeyboardButton(text=_label(e.label(lang)),
+                                  callback_data=TodoCb(op="pick", x=_ref(e.id)).pack())]
+            for e in todo]
+    # A confirmed entry whose facts changed (next year's fee): through the topic menu.
+    rows.append([InlineKeyboardButton(text=t("btn-todo-other"),
+                                      callback_data=TodoCb(op="cats").pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _todo_categories(kb: KnowledgeBase, lang: str, t: Translate) -> InlineKeyboardMarkup:
+    rows = [[InlineKeyboardButton(text=_label(c.title.get(lang) or c.id),
+                                  callback_data=TodoCb(op="cat", x=c.id).pack())]
+            for c in kb.ordered_categories() if kb.in_category(c.id)]
+    rows.append([InlineKeyboardButton(text=t("btn-teach-back"),
+                                      callback_data=TodoCb(op="list").pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _todo_entries(kb: KnowledgeBase, category: str, lang: str, t: Translate
+                  ) -> InlineKeyboardMarkup:
+    rows = [[InlineKeyboardButton(text=_label(e.label(lang)),
+                                  callback_data=TodoCb(op="pick", x=_ref(e.id)).pack())]
+            for e in kb.in_category(category)]
+    rows.append([InlineKeyboardButton(text=t("btn-teach-back"),
+                                      callback_data=TodoCb(op="cats").pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 async def todo_cmd(message: Message, knowledge: Knowledge, state: FSMContext, lang: str,
@@ -354,10 +376,8 @@ async def todo_cmd(message: Message, knowledge: Knowledge, state: FSMContext, la
     await state.clear()
     kb = knowledge.kb
     count = sum(1 for e in kb.entries.values() if not e.verified)
-    if not count:
-        await message.answer(t("todo-empty"))
-        return
-    await message.answer(t("todo-title", count=count), reply_markup=_todo_keyboard(kb, lang))
+    await message.answer(t("todo-title", count=count) if count else t("todo-empty"),
+                         reply_markup=_todo_keyboard(kb, lang, t))
 
 
 async def todo_pick(call: CallbackQuery, callback_data: TodoCb, knowledge: Knowledge,
@@ -372,16 +392,38 @@ async def todo_pick(call: CallbackQuery, callback_data: TodoCb, knowledge: Knowl
         return
     entry = kb.entries[entry_id]
     version = await _run(store_for(config.knowledge).version)
-    await state.set_state(TodoForm.answer)
-    await state.update_data(entry=entry_id, version=version.id)
     cut = 1000
     answers = {lng: entry.answer.get(lng, "") for lng in LANGS}
     shown = {lng: escape(tghtml_plain(text)[:cut]) for lng, text in answers.items()}
-    await call.message.answer(t("todo-entry", title=escape(entry.label(lang)),
-                                entry=escape(entry_id),
-                                source=escape(entry.source or t("todo-no-source")),
-                                en=shown["en"], ru=shown["ru"]),
-                              link_preview_options=NO_PREVIEW)
+    prompt = await call.message.answer(t("todo-entry", title=escape(entry.label(lang)),
+                                         entry=escape(entry_id),
+                                         source=escape(entry.source or t("todo-no-source")),
+                                         en=shown["en"], ru=shown["ru"]),
+                                       link_preview_options=NO_PREVIEW)
+    await state.set_state(TodoForm.answer)
+    await state.set_data({"entry": entry_id, "version": version.id,
+                          "prompt": prompt.message_id,
+                          "thread": prompt.message_thread_id if prompt.is_topic_message
+                          else None})
+
+
+class TodoAnswer(Filter):
+    """The answer staff type after picking an entry. In the staff chat not a reply to
+    something else (a student's message: that goes to the student, handlers.handoff) and in
+    the same forum topic as the prompt."""
+
+    async def __call__(self, message: Message, state: FSMContext) -> bool:  # type: ignore[override]
+        if (message.text or "").startswith("/"):
+            return False
+        if message.chat.type == "private":
+            return True
+        data = await state.get_data()
+        reply = message.reply_to_message
+        if reply is not None and reply.message_id != data.get("prompt") and not (
+                message.is_topic_message and reply.message_id == message.message_thread_id):
+            return False
+        thread = message.message_thread_id if message.is_topic_message else None
+        return thread == data.get("thread")
 
 
 def tghtml_plain(text: str) -> str:
@@ -443,6 +485,16 @@ async def todo_cb(call: CallbackQuery, callback_data: TodoCb, session: AsyncSess
                   lang: str, t: Translate) -> None:
     if callback_data.op == "pick":
         await todo_pick(call, callback_data, knowledge, config, state, lang, t)
+        return
+    if callback_data.op in ("cats", "cat", "list"):
+        await call.answer()
+        kb = knowledge.kb
+        markup = (_todo_categories(kb, lang, t) if callback_data.op == "cats" else
+                  _todo_entries(kb, callback_data.x, lang, t) if callback_data.op == "cat" else
+                  _todo_keyboard(kb, lang, t))
+        if call.message and not isinstance(call.message, InaccessibleMessage):
+            with contextlib.suppress(TelegramBadRequest):
+                await call.message.edit_reply_markup(reply_markup=markup)
         return
     data = await state.get_data()
     if await state.get_state() != TodoForm.preview.state or "html" not in data:
@@ -582,7 +634,7 @@ def create_router() -> Router:
     router.message.register(kb_help, Command("kb"), KbSubcommand("", "help"))
     router.message.register(todo_cancel, Command("cancel"),
                             StateFilter(TodoForm.answer, TodoForm.preview))
-    router.message.register(todo_text, StateFilter(TodoForm.answer), NotCommand())
+    router.message.register(todo_text, StateFilter(TodoForm.answer), TodoAnswer())
     router.callback_query.register(teach_cb, TeachCb.filter())
     router.callback_query.register(todo_cb, TodoCb.filter())
     router.callback_query.register(undo_cb, UndoCb.filter())

@@ -55,8 +55,9 @@ teach-summary-oos = { $count } out-of-scope example(s) ({ $lang }) from /unanswe
 todo-title = 📝 <b>{ $count ->
         [one] One entry waits
        *[other] { $count } entries wait
-    } for staff to confirm the facts.</b> Tap one, then send the correct answer.
-todo-empty = ✅ Every entry is confirmed: nothing to do.
+    } for staff to confirm the facts.</b> Tap one (or “Another entry…” for one already confirmed), then send the correct answer.
+todo-empty = ✅ Every entry is confirmed. To change one, pick it below.
+btn-todo-other = 📂 Another entry…
 todo-entry =
     📝 <b>{ $title }</b> (<code>{ $entry }</code>)
     Source: { $source }

@@ -9,6 +9,9 @@ val is at least --oos-target. Results are the mean of --draws random draws of th
     python bench/clinc150.py                 # K=5 and K=10, report on test
     python bench/clinc150.py --tune          # grid over the engine's weights, on val only
 
+--oos-examples N gives the engine the first N out-of-scope training utterances (oos_train)
+as its out-of-scope examples, as knowledge/out_of_scope.yaml does for the bot.
+
 The engine's knowledge-base-specific knob, the penalty for unknown words (matching.
 unknown_penalty in config.yaml), is chosen on val too, from --penalties.
 """
@@ -77,8 +80,10 @@ def choose_threshold(preds_in, preds_oos, oos_target: float) -> float:
     return best[1]
 
 
-def run(data: dict, k: int, seed: int, params: Params, oos_target: float, split: str):
-    index = build(draw(data["train"], k, seed), params=params)
+def run(data: dict, k: int, seed: int, params: Params, oos_target: float, split: str,
+        negatives: int = 0):
+    examples = [text for text, _ in data["oos_train"][:negatives]]
+    index = build(draw(data["train"], k, seed), params=params, negatives=examples)
     val_in, val_oos = predict(index, data["val"]), predict(index, data["oos_val"])
     t = choose_threshold(val_in, val_oos, oos_target)
     if split == "val":
@@ -95,6 +100,8 @@ def main() -> None:
     ap.add_argument("--oos-target", type=float, default=0.90)
     ap.add_argument("--tune", action="store_true", help="grid search on val only")
     ap.add_argument("--penalties", type=float, nargs="*", default=[0.0, 0.5, 1.0])
+    ap.add_argument("--oos-examples", type=int, default=0, metavar="N",
+                    help="the first N of oos_train as out-of-scope examples (0-100)")
     args = ap.parse_args()
     data = load(args.data)
     if args.tune:
@@ -111,13 +118,14 @@ def main() -> None:
           "unknown_penalty | s/draw |")
     print("|---|---|---|---|---|---|---|")
     for k in args.k:
-        val = {p: run(data, k, 0, Params(unknown_penalty=p), args.oos_target, "val")[0]
+        val = {p: run(data, k, 0, Params(unknown_penalty=p), args.oos_target, "val",
+                      args.oos_examples)[0]
                for p in args.penalties}
         params = Params(unknown_penalty=max(val, key=val.get))
         res, times = [], []
         for s in range(args.draws):
             t0 = time.perf_counter()
-            res.append(run(data, k, s, params, args.oos_target, "test"))
+            res.append(run(data, k, s, params, args.oos_target, "test", args.oos_examples))
             times.append(time.perf_counter() - t0)
         acc, rec, prec, thr = (statistics.mean(r[i] for r in res) for i in range(4))
         print(f"| {k} | {acc:.1%} | {rec:.1%} | {prec:.1%} | {thr * 100:.1f} | "

@@ -4,6 +4,7 @@ a one-letter deletion. Long words also get a second edit through rapidfuzz."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -13,6 +14,7 @@ from rapidfuzz.distance import OSA
 MIN_LEN = 4  # shorter words are too ambiguous to correct
 LONG = 8  # from this length two edits are allowed
 SHORT = 5  # below this length only substitutions and swaps are corrected
+_DOUBLE = re.compile(r"(\w)\1")
 
 
 def _deletes(word: str) -> set[str]:
@@ -41,6 +43,10 @@ class Corrector:
         hit = self._cache.get(word)
         if hit is not None:
             return hit
+        # Letters typed twice for emphasis ("heyy", "pleease" after normalisation).
+        squeezed = _DOUBLE.sub(r"\1", word)
+        if squeezed != word and squeezed in self.words:
+            return squeezed
         candidates: set[str] = set(self._deleted.get(word, ()))
         for d in _deletes(word):
             candidates.update(self._deleted.get(d, ()))

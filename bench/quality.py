@@ -5,7 +5,8 @@ answered outright (right and answered), confidently wrong (an in-scope question 
 with another entry), out-of-scope rejected (fell back) and answered (got an answer); then
 a per-entry confusion table on all the sets together: for each entry, how many of its
 questions went right, which entries took the others (and how many questions of other
-entries, or out-of-scope ones, it took).
+entries, or out-of-scope ones, it took, as answer or first suggestion); the row
+"(out of scope)" counts a rejection as right.
 
 Questions that coincide (after normalisation) with a KB phrasing, and out-of-scope questions
 that coincide with an example of knowledge/out_of_scope.yaml, are left out, as in

@@ -14,12 +14,25 @@ from bot.text.normalize import normalize
 from tests.support.kb import ROOT
 
 # questions.yaml guided the KB's coverage and the thresholds (dev); holdout.yaml was written
-# by another author and never looked at while tuning (test). Both must pass.
-SETS = {name: yaml.safe_load((ROOT / "tests" / "eval" / f"{name}.yaml").read_text("utf-8"))
-        for name in ("questions", "holdout")}
+# by another author and never looked at while tuning (test); titles_only.yaml was written by
+# someone who saw only the entries' ids and titles, never tuned on. All must pass.
+EVAL = ROOT / "tests" / "eval"
+SETS = {name: yaml.safe_load((EVAL / f"{name}.yaml").read_text("utf-8"))
+        for name in ("questions", "holdout", "titles_only") if (EVAL / f"{name}.yaml").exists()}
 # Per topic and language, after removing questions that coincide with KB phrasings (the
-# held-out set is smaller, and its short greetings all coincide: "Привет").
-MIN_PER_TOPIC = {"questions": 5, "holdout": 0}
+# held-out set is smaller, and its short greetings all coincide: "Привет"; the titles-only
+# set has 80 questions for 32 entries).
+MIN_PER_TOPIC = {"questions": 5, "holdout": 0, "titles_only": 0}
+# Size: in-scope questions, out-of-scope questions per language and in all.
+MIN_SIZE = {"questions": (200, 20, 40), "holdout": (200, 20, 40), "titles_only": (75, 8, 20)}
+# Floors: top-1, answered outright, out-of-scope rejected; and at most this many in-scope
+# questions answered with a wrong entry. The first two sets keep the 90% floors they always
+# had (with floors for the rest at the measurement of 2026-12-03 less a small margin:
+# questions 98.8% / 94.6% / 92.9% / 1 wrong, holdout 96.6% / 92.7% / 90.0% / 2 wrong); the
+# titles-only set's floors are its measurement of 2026-12-03 (91.1% / 87.3% / 90.0% / 0 wrong,
+# the first time the engine ever saw it) less a small margin.
+FLOORS = {"questions": (0.90, 0.92, 0.90, 2), "holdout": (0.90, 0.90, 0.90, 3),
+          "titles_only": (0.88, 0.84, 0.85, 1)}
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +43,10 @@ def engine() -> AnswerEngine:
     return AnswerEngine(kb, load_config(ROOT / "config.yaml").matching)
 
 
-@pytest.fixture(scope="module", params=sorted(SETS))
+@pytest.fixture(scope="module", params=sorted({*SETS, "titles_only"}))
 def eval_set(request) -> tuple[str, dict]:
+    if request.param not in SETS:  # written by another person, committed by them
+        pytest.skip(f"tests/eval/{request.param}.yaml is not there")
     return request.param, SETS[request.param]
 
 
@@ -45,21 +60,32 @@ def in_scope(engine: AnswerEngine, eval_set: tuple[str, dict]) -> list[dict]:
     return [q for q in eval_set[1]["in_scope"] if normalize(q["q"]) not in kb_phrasings]
 
 
+@pytest.fixture
+def out_of_scope(engine: AnswerEngine, eval_set: tuple[str, dict]) -> list[dict]:
+    """The out-of-scope questions that are not examples of knowledge/out_of_scope.yaml (the
+    same rule: those would measure recall of the KB's own text)."""
+    examples = {normalize(x.text) for x in engine.kb.out_of_scope}
+    return [q for q in eval_set[1]["out_of_scope"] if normalize(q["q"]) not in examples]
+
+
 def test_eval_set_is_big_enough(in_scope: list[dict], eval_set: tuple[str, dict]) -> None:
     name, data = eval_set
     counts = Counter((q["id"], q["lang"]) for q in in_scope)
     for rid in REQUIRED_IDS:
         for lang in ("en", "ru"):
             assert counts[(rid, lang)] >= MIN_PER_TOPIC[name], (rid, lang)
-    assert len(in_scope) >= 200
+    min_in, min_lang, min_oos = MIN_SIZE[name]
+    assert len(in_scope) >= min_in
     oos = Counter(q["lang"] for q in data["out_of_scope"])
-    assert oos["en"] >= 20 and oos["ru"] >= 20 and sum(oos.values()) >= 40
+    assert oos["en"] >= min_lang and oos["ru"] >= min_lang and sum(oos.values()) >= min_oos
 
 
 def test_in_scope_top1_and_out_of_scope_rejection(engine: AnswerEngine, in_scope: list[dict],
+                                                   out_of_scope: list[dict],
                                                    eval_set: tuple[str, dict]) -> None:
-    name, data = eval_set
+    name, _ = eval_set
     top1 = answered = 0
+    wrong = []
     misses = []
     for item in in_scope:
         r = engine.match(item["q"], hint=item["lang"])
@@ -69,19 +95,24 @@ def test_in_scope_top1_and_out_of_scope_rejection(engine: AnswerEngine, in_scope
             answered += r.kind == "answer"
         else:
             misses.append((item["q"], item["id"], r.kind, r.candidates[:2]))
+            if r.kind == "answer":
+                wrong.append(misses[-1])
     rejected = 0
     leaks = []
-    for item in data["out_of_scope"]:
+    for item in out_of_scope:
         r = engine.match(item["q"], hint=item["lang"])
         if r.kind == "fallback":
             rejected += 1
         else:
             leaks.append((item["q"], r.kind, r.candidates[:1]))
-    n_in, n_out = len(in_scope), len(data["out_of_scope"])
-    print(f"\n{name}: in-scope top-1 {top1 / n_in:.1%} (answered outright {answered / n_in:.1%}), "
-          f"out-of-scope rejection {rejected / n_out:.1%}")
-    assert top1 / n_in >= 0.90, misses[:40]
-    assert rejected / n_out >= 0.90, leaks
+    n_in, n_out = len(in_scope), len(out_of_scope)
+    print(f"\n{name}: in-scope top-1 {top1 / n_in:.1%} (answered outright {answered / n_in:.1%}, "
+          f"{len(wrong)} wrong), out-of-scope rejection {rejected / n_out:.1%}")
+    min_top1, min_answered, min_rejected, max_wrong = FLOORS[name]
+    assert top1 / n_in >= min_top1, misses[:40]
+    assert answered / n_in >= min_answered, misses[:40]
+    assert rejected / n_out >= min_rejected, leaks
+    assert len(wrong) <= max_wrong, wrong
 
 
 def test_action_entries_report_their_action(engine: AnswerEngine) -> None:

@@ -186,6 +186,9 @@ def _group_text(g: unanswered.Group, kb: KnowledgeBase, lang: str, t: Translate)
     if others:
         shown = "; ".join(f"<i>{escape(x)}</i>" for x in others[:3])
         lines.append(t("teach-also", texts=shown + ("; …" if len(others) > 3 else "")))
+    if g.rejected:
+        lines.append(t("teach-rejected", title=escape(_title(kb, g.rejected, lang)),
+                       entry=escape(g.rejected)))
     if g.closest:
         lines.append(t("teach-closest", title=escape(_title(kb, g.closest, lang)),
                        entry=escape(g.closest), score=f"{g.closest_score:.0f}"))

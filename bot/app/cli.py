@@ -182,6 +182,8 @@ def cmd_kb_suggest(args: argparse.Namespace, config: Config) -> int:
     for g in groups:
         closest = f"{g.closest} ({g.closest_score:.0f})" if g.closest else "- (needs a decision)"
         why = ", ".join(f"{k} {v}" for k, v in g.reasons.items() if v)
+        if g.rejected:
+            why += f" on {g.rejected}"
         print(f"{g.count:4d}  [{g.lang}] {g.example}   closest: {closest}   ({why})")
         for text in list(g.texts)[1:4]:
             print(f"        also: {text}")

@@ -51,6 +51,9 @@ class Group:
     closest_score: float = 0.0
     nearest: str | None = None  # the engine's top candidate, real or not (for staff to see)
     nearest_score: float = 0.0
+    # Only 👎 and the bot answers it with this entry: the answer students voted down, so
+    # never the entry to add the question to (fix its answer instead: /kb todo).
+    rejected: str | None = None
 
     @property
     def key(self) -> str:
@@ -138,8 +141,12 @@ def group(rows: list[tuple[str, str, str]], engine: AnswerEngine,
             g.reasons[reason] += reasons[(key, lang, reason)]
     for g in groups:
         result = engine.match(g.example, lang=g.lang)
-        if result.candidates:
-            g.nearest, g.nearest_score = result.candidates[0]
+        candidates = list(result.candidates)
+        if not g.reasons["fallback"] and result.kind == "answer" and candidates \
+                and candidates[0][0] == result.entry.id:
+            g.rejected = candidates.pop(0)[0]
+        if candidates:
+            g.nearest, g.nearest_score = candidates[0]
             # Proposed only when it is a real candidate: otherwise staff decide.
             if is_real_candidate(engine, g.example, g.nearest, g.nearest_score):
                 g.closest, g.closest_score = g.nearest, g.nearest_score
@@ -154,7 +161,8 @@ def patch_yaml(groups: list[Group], generated: datetime | None = None) -> str:
     items = [{"entry": g.closest, "lang": g.lang, "count": g.count,
               "add_questions": list(g.texts)} for g in groups if g.closest]
     undecided = [{"lang": g.lang, "count": g.count, "questions": list(g.texts) or [g.example],
-                  "nearest": f"{g.nearest} ({g.nearest_score:.0f})" if g.nearest else None}
+                  "nearest": f"{g.nearest} ({g.nearest_score:.0f})" if g.nearest else None,
+                  **({"downvoted_answer": g.rejected} if g.rejected else {})}
                  for g in groups if not g.closest]
     head = (f"# Phrasings suggested from unanswered questions "
             f"({(generated or utcnow()):%Y-%m-%d}).\n"

@@ -27,6 +27,7 @@ teach-title = ❓ <b>Unanswered and 👎 questions, last { $days } days</b>: { $
 teach-empty = No unanswered or downvoted questions in the last { $days } days. 🎉
 teach-group = <b>{ $count } ×</b> <i>{ $example }</i> [{ $lang }]
 teach-also = also: { $texts }
+teach-rejected = 👎 Students voted down its answer, “{ $title }” (<code>{ $entry }</code>): if the facts are wrong, correct them with /kb todo.
 teach-closest = Closest entry: <b>{ $title }</b> (<code>{ $entry }</code>, score { $score })
 teach-nearest-weak = No entry fits (nearest: <code>{ $entry }</code>, score { $score }, not a real match). Choose an entry, or mark it out of scope.
 teach-no-entry = No entry comes close. Choose an entry, or mark it out of scope.

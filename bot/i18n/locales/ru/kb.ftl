@@ -22,6 +22,7 @@ teach-title = ❓ <b>Вопросы без ответа и с 👎 за { $days 
 teach-empty = За последние { $days } дн. нет вопросов без ответа или с 👎. 🎉
 teach-group = <b>{ $count } ×</b> <i>{ $example }</i> [{ $lang }]
 teach-also = ещё: { $texts }
+teach-rejected = 👎 Студенты поставили 👎 ответу «{ $title }» (<code>{ $entry }</code>): если факты неверны, исправьте их через /kb todo.
 teach-closest = Ближайшая запись: <b>{ $title }</b> (<code>{ $entry }</code>, оценка { $score })
 teach-nearest-weak = Подходящей записи нет (ближе всех <code>{ $entry }</code>, оценка { $score }, но это не то). Выберите запись или отметьте «не по теме».
 teach-no-entry = Ни одна запись не подходит. Выберите запись или отметьте «не по теме».

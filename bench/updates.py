@@ -20,11 +20,18 @@ errors = updates that failed in the bot (handlers/errors.py logs each one at ERR
 replies "something went wrong"), API calls the fake server refused, questions left without
 an answer, and messages that belong to no question; all of the measured phase.
 
-The per-user flood limit is raised to 1000 messages/s, so it drops nothing.
+The per-user flood limit is raised to 1000 messages/s, so it drops nothing, and the token's
+pacer (shared by replies and digests) to its ceiling of 1,000 messages/s.
+
+``--bot production,minimal,echo`` runs the bots one after another, each in a fresh process
+with the same parameters (``--rounds N`` repeats the sequence, interleaved, so a change in
+the machine's load hits every bot alike), and prints their CPU per question side by side
+with the ratios production ÷ minimal and production ÷ echo.
 
     python bench/updates.py                          # 20000 questions, 1000 users
     python bench/updates.py --questions 5000 --concurrency 50 --json
     python bench/updates.py --profile cprofile       # the bot process, measured phase only
+    python bench/updates.py --bot production,minimal,echo --rounds 2 --questions 6000
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ sys.path.insert(0, str(ROOT))
 QUESTIONS = ROOT / "tests" / "eval" / "questions.yaml"
 TOKEN = "123456789:TESTtestTESTtestTESTtestTESTtest123"
 FLOOD = {"messages": 1000, "seconds": 1}
+DIGEST = {"rate": 1000, "paid_broadcast": True}  # the pacer's ceiling: see bench()
 USER_BASE = 700_000_000  # benchmark users: USER_BASE + i
 CALIB_BASE = 800_000_000  # calibration users: one per distinct question
 log = logging.getLogger("bench.updates")
@@ -511,7 +519,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             base_url = hello["base_url"]
         telegram = {} if args.max_concurrent is None else {
             "max_concurrent_updates": args.max_concurrent}
-        config = make_config(tmp_path, bot={"flood": FLOOD}, telegram=telegram)
+        # Replies share the token's pacer with digests (bot.telegram.retry): at the default
+        # 25 messages/s it, not the CPU, would set the pace. The highest rate the config
+        # allows (paid broadcasts, 1,000/s) leaves the pacer on the path but not binding.
+        config = make_config(tmp_path, bot={"flood": FLOOD}, telegram=telegram, digest=DIGEST)
         app = await build_app(config)
         bot = create_bot(config, token=TOKEN, api_server=base_url,
                          on_forbidden=app.mark_blocked, metrics=app.metrics)
@@ -650,6 +661,70 @@ def minimal_dispatcher(app):
     return dp
 
 
+BOTS = ("production", "minimal", "echo")
+RESULT_MARK = "BENCH-RESULT "
+
+
+def compare(bots: list[str], rounds: int) -> None:
+    """Each bot in a process of its own (same arguments but --bot), ``rounds`` times in
+    turn; then their CPU per question side by side, with the ratios the issue sets."""
+    argv, skip = [], False
+    for a in sys.argv[1:]:  # the same arguments, minus --bot/--rounds/--json
+        if skip:
+            skip = False
+            continue
+        if a in ("--bot", "--rounds"):
+            skip = True
+            continue
+        if a.startswith(("--bot=", "--rounds=")) or a == "--json":
+            continue
+        argv.append(a)
+    runs: dict[str, list[dict[str, Any]]] = {b: [] for b in bots}
+    import subprocess
+
+    for n in range(rounds):
+        for b in bots:
+            proc = subprocess.run([sys.executable, __file__, *argv, "--bot", b, "--json"],
+                                  capture_output=True, text=True)
+            out = proc.stdout
+            start = out.find("\n{")
+            if proc.returncode != 0 or start < 0:
+                print(out, proc.stderr, file=sys.stderr)
+                raise SystemExit(f"{b}: the run failed (exit {proc.returncode})")
+            r = json.loads(out[start + 1:])
+            runs[b].append(r)
+            print(f"round {n + 1}, {b}: {r['qps']:.0f} q/s, "
+                  f"{r.get('bot_cpu_ms_per_question', math.nan):.2f} ms CPU per question, "
+                  f"{r['errors']} errors", file=sys.stderr, flush=True)
+
+    def spread(values: list[float], fmt: str) -> str:
+        lo, hi = min(values), max(values)
+        return fmt.format(lo) if fmt.format(lo) == fmt.format(hi) else \
+            f"{fmt.format(lo)} – {fmt.format(hi)}"
+
+    print(f"\n{rounds} round(s), each bot in its own process, in turn\n")
+    print("| bot | questions/s | p50 | p99 | CPU per question | idle RSS | peak RSS | errors |")
+    print("|---|---|---|---|---|---|---|---|")
+    for b in bots:
+        rs = runs[b]
+        print(f"| {b} | {spread([r['qps'] for r in rs], '{:,.0f}')} | "
+              f"{spread([r['p50_ms'] for r in rs], '{:,.0f} ms')} | "
+              f"{spread([r['p99_ms'] for r in rs], '{:,.0f} ms')} | "
+              f"{spread([r['bot_cpu_ms_per_question'] for r in rs], '{:.2f} ms')} | "
+              f"{spread([r['bot_rss_idle_mb'] for r in rs], '{:.0f} MB')} | "
+              f"{spread([r['bot_peak_rss_mb'] for r in rs], '{:.0f} MB')} | "
+              f"{sum(r['errors'] for r in rs)} |")
+    if "production" in runs:
+        prod = [r["bot_cpu_ms_per_question"] for r in runs["production"]]
+        for other, target in (("minimal", 1.3), ("echo", 3.0)):
+            if other in runs:
+                ratios = [p / r["bot_cpu_ms_per_question"]
+                          for p, r in zip(prod, runs[other], strict=True)]
+                print(f"\nCPU per question, production ÷ {other} (same round): "
+                      f"{spread(ratios, '{:.2f}×')} (target ≤ {target}×)", end="")
+        print()
+
+
 def fmt_ms(v: float) -> str:
     return "n/a" if v != v else (f"{v:.0f} ms" if v >= 100 else f"{v:.1f} ms")
 
@@ -666,9 +741,12 @@ def main() -> None:
                     help="telegram.max_concurrent_updates (default: the config's default)")
     ap.add_argument("--inprocess", action="store_true",
                     help="run the fake API in the bot's event loop")
-    ap.add_argument("--bot", choices=["production", "echo", "minimal"], default="production",
-                    help="echo: a bare aiogram echo bot on the same set-up (the ceiling); "
-                         "minimal: only the engine's answer and the stored question")
+    ap.add_argument("--bot", default="production",
+                    help="production, echo (a bare aiogram echo bot on the same set-up: the "
+                         "ceiling), minimal (only the engine's answer and the stored "
+                         "question), or several, comma-separated, compared side by side")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="with several bots: how many times to run the sequence")
     ap.add_argument("--log", choices=["production", "warning"], default="production",
                     help="production: INFO to a file, as `bsmu-bot run` logs (default)")
     ap.add_argument("--db-dir", help="where the temp dir with the SQLite file goes")
@@ -684,6 +762,12 @@ def main() -> None:
     args = ap.parse_args()
     if args.serve:
         asyncio.run(serve(json.loads(args.serve)))
+        return
+    bots = [b.strip() for b in args.bot.split(",") if b.strip()]
+    if any(b not in BOTS for b in bots) or not bots:
+        ap.error(f"--bot: choose from {', '.join(BOTS)} (comma-separated)")
+    if len(bots) > 1 or args.rounds > 1:
+        compare(bots, args.rounds)
         return
     r = asyncio.run(bench(args))
     print(f"Fake Bot API on 127.0.0.1 ({r['mode']}), long polling, SQLite WAL; per-user "

@@ -46,7 +46,7 @@ OUT_OF_SCOPE_KEY = "out_of_scope"
 PER_LANGUAGE = ("title", "answer", "questions", "keywords")
 
 Op = Literal["set", "add_phrasings", "remove_phrasings", "add_entry", "remove_entry",
-             "add_out_of_scope", "set_news", "add_news", "remove_news"]
+             "add_out_of_scope", "remove_out_of_scope", "set_news", "add_news", "remove_news"]
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,12 @@ class EntryEdit:
     @classmethod
     def add_out_of_scope(cls, lang: str, examples: Sequence[str]) -> EntryEdit:
         return cls("add_out_of_scope", lang=lang, phrasings=tuple(examples))
+
+    @classmethod
+    def remove_out_of_scope(cls, lang: str, examples: Sequence[str]) -> EntryEdit:
+        """Out-of-scope examples deleted (matched by their normalised text; the spreadsheet
+        import, bot.knowledge.workbook, uses it for deleted rows)."""
+        return cls("remove_out_of_scope", lang=lang, phrasings=tuple(examples))
 
     @classmethod
     def set_news(cls, news_id: str, **fields: Any) -> EntryEdit:
@@ -560,6 +566,20 @@ class _Editor:
             if flow:
                 item.fa.set_flow_style()
             target.append(item)
+
+    def _remove_out_of_scope(self, edit: EntryEdit) -> None:
+        """Drop the examples whose normalised text is listed (rows deleted from the
+        spreadsheet's "Out of scope" sheet, bot.knowledge.workbook)."""
+        _lang(edit.lang)
+        data = self.doc(OUT_OF_SCOPE_FILE)
+        target = data.get(OUT_OF_SCOPE_KEY) if isinstance(data, Mapping) else None
+        if not isinstance(target, list):
+            return
+        drop = {normalize(t) for t in edit.phrasings}
+        for i in reversed(range(len(target))):
+            if normalize(_example_text(target[i])) in drop:
+                del target[i]
+                self.touched.add(OUT_OF_SCOPE_FILE)
 
 
 def _lang(lang: str | None) -> str:

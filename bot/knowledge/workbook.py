@@ -650,20 +650,7 @@ def read_workbook(data: bytes, current: KnowledgeBase) -> Upload:
         keyed_new = {normalize(text) for _, text in new}
         up.out_of_scope_added = [x for x in new if normalize(x[1]) not in keyed_old]
         up.out_of_scope_removed = [x for x in old if normalize(x[1]) not in keyed_new]
-        if up.out_of_scope_removed and not _can_remove_out_of_scope():
-            up.errors.append(CellError(OUT_OF_SCOPE, None, None, None,
-                                       "removing out-of-scope examples is not supported yet "
-                                       f"({len(up.out_of_scope_removed)} row(s) missing, e.g. "
-                                       f"{up.out_of_scope_removed[0][1]!r}): put the rows "
-                                       "back"))
-            up.kb = None
     return up
-
-
-def _can_remove_out_of_scope() -> bool:
-    from bot.knowledge.store import EntryEdit
-
-    return hasattr(EntryEdit, "remove_out_of_scope")
 
 
 _ID_HELP = "lowercase Latin letters, digits and _, at least two parts joined by dots " \
@@ -995,7 +982,7 @@ def edits_for(current: KnowledgeBase, up: Upload) -> list:
         texts = [text for x_lang, text in up.out_of_scope_added if x_lang == lang]
         if texts:
             out.append(EntryEdit.add_out_of_scope(lang, texts))
-    if up.out_of_scope_removed and hasattr(EntryEdit, "remove_out_of_scope"):
+    if up.out_of_scope_removed:
         for lang in LANGS:
             texts = [text for x_lang, text in up.out_of_scope_removed if x_lang == lang]
             if texts:

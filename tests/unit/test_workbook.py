@@ -361,3 +361,22 @@ def test_undo_after_an_import_restores_the_files_byte_for_byte(tmp_path: Path) -
     assert files(root) != before
     store.undo(author="test")
     assert files(root) == before
+
+
+def test_a_deleted_out_of_scope_row_removes_the_example(tmp_path: Path) -> None:
+    root = copy_knowledge(tmp_path / "kb")
+    store = KbStore(root, tmp_path / "history")
+    data, kb, _ = export_from(store)
+    first = kb.out_of_scope[0].text
+    prepared = prepare(store, edited(data, lambda wb, ws, cols: wb["Out of scope"]
+                                     .delete_rows(2)))
+    assert prepared.upload.summary_lines() == [
+        f"out-of-scope examples removed (1): [{kb.out_of_scope[0].lang}] {first}"]
+    before = (root / "out_of_scope.yaml").read_text()
+    save(store, prepared, "test")
+    after = (root / "out_of_scope.yaml").read_text()
+    assert after.count(first) == before.count(first) - 1
+    assert len(after.splitlines()) == len(before.splitlines()) - 1
+    assert after.startswith(before.split("\n")[0])  # the header comment stays
+    new_kb, _ = load_knowledge(root)
+    assert len(new_kb.out_of_scope) == len(kb.out_of_scope) - 1

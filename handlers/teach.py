@@ -65,6 +65,8 @@ SHOWN_ERRORS = 10
 HISTORY_SHOWN = 10
 MAX_REF = 36  # entry ids up to this length go into callback data as they are
 MAX_LABEL = 40
+# /kb subcommands of other routers (handlers.kb_sheet): the help must not take them.
+OTHER_KB_COMMANDS = ("export", "import")
 
 
 class TeachCb(CallbackData, prefix="tc1"):
@@ -634,7 +636,8 @@ def create_router() -> Router:
     router.message.register(todo_cmd, Command("kb"), KbSubcommand("todo"))
     router.message.register(history_cmd, Command("kb"), KbSubcommand("history"))
     router.message.register(undo_cmd, Command("kb"), KbSubcommand("undo"))
-    router.message.register(kb_help, Command("kb"), KbSubcommand("", "help"))
+    # Bare /kb, /kb help and any /kb subcommand no router has: the list of them.
+    router.message.register(kb_help, Command("kb"), ~KbSubcommand(*OTHER_KB_COMMANDS))
     router.message.register(todo_cancel, Command("cancel"),
                             StateFilter(TodoForm.answer, TodoForm.preview))
     router.message.register(todo_text, StateFilter(TodoForm.answer), TodoAnswer())

@@ -444,8 +444,9 @@ async def test_none_of_it_exists_for_anyone_else(h: Harness) -> None:
     (reply,) = await h.api.wait_for(1, chat_id=other.id, since=mark)
     assert reply["plain_text"] == UNKNOWN
     # Staff see the help.
-    (help_,) = await say(h, staff(h), "/kb")
-    assert help_["plain_text"].startswith("📚 The knowledge base")
+    for command in ("/kb", "/kb help", "/kb nonsense"):
+        (help_,) = await say(h, staff(h), command)
+        assert help_["plain_text"].startswith("📚 The knowledge base"), command
     assert files(h) == before
 
 

@@ -10,6 +10,15 @@ function words count F times a content word) and character 3-5-grams (1 - A). ID
 has never seen keep their weight in the query's norm, so a question about something else
 scores low instead of being stretched to fit. ``fuzzy`` is rapidfuzz's token-sort ratio
 on the normalised words, which rewards near-identical phrasing and word order.
+
+Scores are then multiplied by (share of the question's content words, by IDF, the index
+knows) ^ P and by N per name the index does not know. The question's words are read by
+``query_words``: typos corrected to KB words, other forms of a KB word's root folded to it
+("стоматологическом" -> "стоматология"), and names the KB does not know (capitalised
+inside a sentence or acronyms, not neutral, no KB word starting with them) turned into one
+``NAME`` token. Out-of-scope examples are vectors on the same columns: a question whose
+best example's cosine is at least the best phrasing's plus ``negative_margin`` is out of
+scope (``Ranking.out_of_scope``; ``search`` then scores every entry 0).
 """
 
 from __future__ import annotations

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.chat_action import ChatActionSender
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.question_log import QuestionLog
 from bot.db.questions import own_question
 from bot.i18n import Translate, Translator
 from bot.services import Knowledge, Services
-from bot.telegram.replies import thread_of
+from bot.telegram.replies import TypingAfter, thread_of
 from bot.text.normalize import normalize
 from bot.text.tghtml import MAX_MESSAGE
 from bot.ui import keyboards
@@ -35,9 +34,8 @@ async def on_question(message: Message, bot: Bot, session: AsyncSession, knowled
     if not normalize(text):
         await message.answer(t("empty-text"))
         return
-    async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id,
-                                       message_thread_id=thread_of(message),
-                                       initial_sleep=TYPING_AFTER):
+    async with TypingAfter(bot, message.chat.id, message_thread_id=thread_of(message),
+                           delay=TYPING_AFTER):
         await _answer(message, bot, session, knowledge, questions, services, translator,
                       lang, text, metrics)
 

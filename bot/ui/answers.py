@@ -10,7 +10,7 @@ from bot.i18n import Translate
 from bot.knowledge import Entry
 from bot.matching import MatchResult
 from bot.services import Services
-from bot.telegram.replies import NO_PREVIEW, send_long
+from bot.telegram.replies import NO_PREVIEW, send_long, send_unread
 from bot.ui import keyboards
 from bot.ui.actions import ActionContext
 
@@ -29,16 +29,17 @@ async def send_entry(bot: Bot, chat_id: int, entry: Entry, lang: str, t: Transla
                      thread_id: int | None = None) -> None:
     kb = services.knowledge.kb
     markup = keyboards.answer_keyboard(entry, kb, lang, t, question_id=question_id)
+    # Answers are sent without reading Telegram's reply back (bot.telegram.session).
     if entry.action:
         await send_long(bot, chat_id, entry.answer_in(lang), reply_markup=markup,
-                        message_thread_id=thread_id)
+                        message_thread_id=thread_id, result=False)
         action = services.actions.get(entry.action)
         if action:
             await action(ActionContext(bot, chat_id, user_id, lang, t, entry, services, session,
                                        thread_id=thread_id))
         return
     await send_long(bot, chat_id, entry.answer_in(lang), reply_markup=markup,
-                    message_thread_id=thread_id)
+                    message_thread_id=thread_id, result=False)
 
 
 async def present(bot: Bot, chat_id: int, result: MatchResult, t: Translate,
@@ -54,11 +55,11 @@ async def present(bot: Bot, chat_id: int, result: MatchResult, t: Translate,
                          user_id=user_id, session=session, question_id=question_id,
                          thread_id=thread_id)
     elif result.kind == "suggest":
-        await bot.send_message(chat_id, t("did-you-mean"), message_thread_id=thread_id,
-                               reply_markup=keyboards.suggestions_keyboard(
-                                   result.suggestions, result.lang, t, question_id))
+        await send_unread(bot, chat_id, t("did-you-mean"), message_thread_id=thread_id,
+                          reply_markup=keyboards.suggestions_keyboard(
+                              result.suggestions, result.lang, t, question_id))
     else:
         text = fallback_text(services, t)
-        await bot.send_message(chat_id, text, message_thread_id=thread_id,
-                               reply_markup=keyboards.fallback_keyboard(t, question_id, text),
-                               link_preview_options=NO_PREVIEW)
+        await send_unread(bot, chat_id, text, message_thread_id=thread_id,
+                          reply_markup=keyboards.fallback_keyboard(t, question_id, text),
+                          link_preview_options=NO_PREVIEW)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import weakref
 from urllib.parse import urlsplit
 
 from aiogram.filters.callback_data import CallbackData
@@ -115,23 +116,53 @@ def url_buttons(text: str) -> list[InlineKeyboardButton]:
     return out
 
 
+class _EntryRows:
+    """The rows of an answer's keyboard that depend on the entry and language alone (its
+    web links, parsed out of the answer's HTML, news items, related entries), built once
+    per entry and language of the live KB. Only the KB they were built from is held, and
+    weakly: a reload starts afresh. The buttons are never changed once built."""
+
+    def __init__(self) -> None:
+        self.kb: weakref.ref[KnowledgeBase] | None = None
+        self.rows: dict[tuple[str, str], list[list[InlineKeyboardButton]]] = {}
+
+    def __call__(self, entry: Entry, kb: KnowledgeBase,
+                 lang: str) -> list[list[InlineKeyboardButton]]:
+        if self.kb is None or self.kb() is not kb:
+            self.kb, self.rows = weakref.ref(kb), {}
+        rows = self.rows.get((entry.id, lang))
+        if rows is None or kb.entries.get(entry.id) is not entry:
+            rows = _build_entry_rows(entry, kb, lang)
+            if kb.entries.get(entry.id) is entry:
+                self.rows[(entry.id, lang)] = rows
+        return rows
+
+
+def _build_entry_rows(entry: Entry, kb: KnowledgeBase,
+                      lang: str) -> list[list[InlineKeyboardButton]]:
+    rows = [[button] for button in url_buttons(entry.answer_in(lang))]
+    for news_id in entry.news:
+        item = kb.news_item(news_id)
+        if item:
+            rows.append([InlineKeyboardButton(text=_label("📰 " + item.text("title", lang)),
+                                              callback_data=NewsKb(id=item.id).pack())])
+    for rel in entry.related:
+        other = kb.entries.get(rel)
+        if other:
+            rows.append([InlineKeyboardButton(text=_label(other.label(lang)),
+                                              callback_data=Show(entry=other.id).pack())])
+    return rows
+
+
+_entry_rows = _EntryRows()
+
+
 def answer_keyboard(entry: Entry, kb: KnowledgeBase, lang: str, t: Translate, *,
                     category: str = "", question_id: int = 0) -> InlineKeyboardMarkup:
     """The answer's web links, linked news items, related entries, 👍/👎, then Back (when
     browsing) or Ask + Main menu."""
     b = _Rows()
-    for button in url_buttons(entry.answer_in(lang)):
-        b.row(button)
-    for news_id in entry.news:
-        item = kb.news_item(news_id)
-        if item:
-            b.row(InlineKeyboardButton(text=_label("📰 " + item.text("title", lang)),
-                                       callback_data=NewsKb(id=item.id).pack()))
-    for rel in entry.related:
-        other = kb.entries.get(rel)
-        if other:
-            b.row(InlineKeyboardButton(text=_label(other.label(lang)),
-                                       callback_data=Show(entry=other.id).pack()))
+    b.rows.extend(_entry_rows(entry, kb, lang))
     b.row(InlineKeyboardButton(text=t("btn-vote-up"), callback_data=Vote(
               entry=entry.id, up=True, q=question_id).pack()),
           InlineKeyboardButton(text=t("btn-vote-down"), callback_data=Vote(

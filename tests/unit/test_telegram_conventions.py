@@ -303,7 +303,7 @@ async def test_typing_is_shown_while_a_slow_answer_is_prepared(
 async def test_a_quick_answer_costs_no_chat_action(
         app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     bot = await _ask(app, 0, monkeypatch)
-    assert [type(r) for r in bot.requests] == [SendMessage]
+    assert [r.__api_method__ for r in bot.requests] == ["sendMessage"]  # no sendChatAction
 
 
 async def test_a_failed_chat_action_does_not_hold_the_answer(

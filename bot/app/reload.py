@@ -40,18 +40,17 @@ class Reloader:
 
     async def __call__(self, directory: Path | str | None = None) -> ReloadResult:
         directory = Path(directory or self.config.knowledge.path)
-        loop = asyncio.get_running_loop()
         try:
-            # Parsing and indexing take a moment: keep the event loop serving meanwhile.
-            kb, problems = await loop.run_in_executor(
-                None, lambda: load_knowledge(directory, strict=False))
+            # Parsing, validating, indexing and comparing take seconds for a large KB (most
+            # of a minute at 10,000 entries): all of it runs in a worker thread, and the
+            # event loop goes on answering with the running KB meanwhile
+            # (tests/unit/test_reload.py holds a reload half-way and asks a question).
+            prepared = await asyncio.to_thread(self._prepare, directory, self.knowledge.kb)
         except KBError as exc:
             return _refused(ReloadResult(False, exc.problems))
-        if any(p.level == "error" for p in problems):
-            return _refused(ReloadResult(False, problems))
-        engine = await loop.run_in_executor(
-            None, lambda: AnswerEngine(kb, self.config.matching))
-        changes = diff(self.knowledge.kb, kb)
+        if isinstance(prepared, ReloadResult):
+            return _refused(prepared)
+        kb, problems, engine, changes = prepared
         self.knowledge.swap(engine)
         async with self.sessionmaker() as session:
             new_ids = await sync_kb_news(session, kb)
@@ -63,6 +62,15 @@ class Reloader:
             except Exception:  # a hook must not undo a good reload
                 log.exception("reload hook failed")
         return ReloadResult(True, problems, changes, new_ids)
+
+    def _prepare(self, directory: Path, running):
+        """In the worker thread: the new KB, its problems, its engine and what changed from
+        ``running``; or the refusal when it has errors."""
+        kb, problems = load_knowledge(directory, strict=False)
+        if any(p.level == "error" for p in problems):
+            return ReloadResult(False, problems)
+        engine = AnswerEngine(kb, self.config.matching)
+        return kb, problems, engine, diff(running, kb)
 
 
 def _refused(result: ReloadResult) -> ReloadResult:

@@ -115,3 +115,45 @@ def test_kb_diff_command(tmp_path: Path, capsys) -> None:
     (new / "broken.yaml").write_text("entries: [")
     assert main(["kb", "diff", str(KNOWLEDGE), str(new)]) == 1
     assert "would be refused" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("phase", ["load_knowledge", "AnswerEngine"])
+async def test_questions_are_answered_while_a_slow_reload_runs(
+        services: Services, monkeypatch: pytest.MonkeyPatch, phase: str) -> None:
+    """A reload held half-way (in loading, or in indexing) does not stop the bot: a
+    question asked meanwhile is answered by the running KB, and the reload then completes.
+    Were the work done on the event loop, the question would wait for the reload."""
+    import asyncio
+    import threading
+
+    import bot.app.reload as reload_module
+    from bot.app.factory import create_dispatcher
+    from tests.support.telegram import MockedBot, message_update
+
+    entered, release = threading.Event(), threading.Event()
+    slow = getattr(reload_module, phase)
+
+    def held(*args, **kwargs):
+        entered.set()
+        release.wait(60)  # a KB of tens of thousands of entries, as far as the bot can tell
+        return slow(*args, **kwargs)
+
+    monkeypatch.setattr(reload_module, phase, held)
+    kb_dir = Path(services.config.knowledge.path)
+    (kb_dir / "mascot.yaml").write_text(MASCOT)
+    dp, _ = create_dispatcher(services)
+    before = services.knowledge.engine
+    reload = asyncio.create_task(reload_knowledge(services))
+    try:
+        assert await asyncio.to_thread(entered.wait, 60)
+        bot = MockedBot()
+        await asyncio.wait_for(
+            dp.feed_update(bot, message_update(4242, "Is there a dormitory?")), 60)
+        [answer] = bot.requests
+        assert "dormitor" in answer.text.lower()
+        assert not reload.done() and services.knowledge.engine is before
+    finally:
+        release.set()
+    result = await reload
+    assert result.ok and result.changes.added == ["about.mascot"]
+    assert services.knowledge.engine is not before

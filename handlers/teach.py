@@ -55,7 +55,7 @@ from bot.services import Knowledge, Reload
 from bot.staff import unanswered
 from bot.telegram.replies import NO_PREVIEW, send_long
 from bot.text import tghtml
-from bot.text.normalize import detect_language, normalize
+from bot.text.normalize import clip, detect_language, normalize
 from bot.ui.keyboards import url_buttons
 from handlers.filters import KbSubcommand, StaffPlace
 
@@ -183,10 +183,22 @@ async def kb_help(message: Message, t: Translate) -> None:
 
 
 def _group_text(g: unanswered.Group, kb: KnowledgeBase, lang: str, t: Translate) -> str:
-    lines = [t("teach-group", count=g.count, example=escape(g.example), lang=g.lang)]
+    # Questions are clipped (each may be 4,096 characters, and escaping can make them
+    # longer): the group's message, its buttons under it, must stay one Telegram message.
+    for example_limit, other_limit in ((1000, 200), (300, 60), (100, 20)):
+        text = _group_text_clipped(g, kb, lang, t, example_limit, other_limit)
+        if len(text) <= tghtml.MAX_MESSAGE:
+            break
+    return text
+
+
+def _group_text_clipped(g: unanswered.Group, kb: KnowledgeBase, lang: str, t: Translate,
+                        example_limit: int, other_limit: int) -> str:
+    example = escape(clip(g.example, example_limit))
+    lines = [t("teach-group", count=g.count, example=example, lang=g.lang)]
     others = [x for x in g.texts if x != g.example]
     if others:
-        shown = "; ".join(f"<i>{escape(x)}</i>" for x in others[:3])
+        shown = "; ".join(f"<i>{escape(clip(x, other_limit))}</i>" for x in others[:3])
         lines.append(t("teach-also", texts=shown + ("; …" if len(others) > 3 else "")))
     if g.rejected:
         lines.append(t("teach-rejected", title=escape(_title(kb, g.rejected, lang)),

@@ -646,3 +646,27 @@ def test_reload_report() -> None:
     assert lines[1] == "kb/&lt;b&gt;.yaml:1: error: bad &lt;tag&gt; &amp; co"
     assert len(lines) == 1 + 30 + 1 and lines[-1] == "… +2"
     assert "ignored" not in text
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_an_unanswered_group_of_huge_odd_questions_is_one_valid_message(lang: str) -> None:
+    """Questions may be 4,096 characters each, and escaping '<', '&' and '"' makes them
+    longer: the group's message (its buttons go under it) still fits one Telegram message."""
+    from collections import Counter
+
+    from bot.i18n import Translator
+    from bot.knowledge import load_knowledge
+    from bot.staff.unanswered import Group
+    from bot.text.tghtml import MAX_MESSAGE, problems
+    from handlers.teach import _group_text
+
+    kb, _ = load_knowledge(KNOWLEDGE)
+    odd = ('<&"' * 1400)[:4096]
+    texts = Counter({odd: 3, odd[:-1] + "x": 1, odd[:-2] + "y": 1, odd[:-3] + "z": 1,
+                     "short one": 1})
+    group = Group(example=odd, lang=lang, count=7, texts=texts, nearest="tuition.fees",
+                  nearest_score=12.0)
+    text = _group_text(group, kb, lang, Translator().for_lang(lang))
+    assert len(text) <= MAX_MESSAGE
+    assert not problems(text)
+    assert "&lt;&amp;&quot;" in text and "{???}" not in text

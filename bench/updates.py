@@ -482,6 +482,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import func, select
 
     from bot.app.factory import build_app, create_bot
+    from bot.app.runner import settle_memory
     from bot.db.models import Question
     from tests.support.harness import make_config
 
@@ -526,7 +527,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         app = await build_app(config)
         bot = create_bot(config, token=TOKEN, api_server=base_url,
                          on_forbidden=app.mark_blocked, metrics=app.metrics)
-        gc.freeze()  # as bot/app/runner.py does in production
+        settle_memory()  # as bot/app/runner.py does in production (each bot alike)
         dp = {"production": lambda: app.dispatcher, "echo": echo_dispatcher,
               "minimal": lambda: minimal_dispatcher(app)}[args.bot]()
         rss_idle = rss_mb()

@@ -38,11 +38,16 @@ class MetricsMiddleware:
 
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
+        self._counters: dict[str, Any] = {}  # update type -> its child counter
 
     async def __call__(self, handler: Callable[..., Awaitable[Any]], event: Any,
                        data: dict) -> Any:
         self.metrics.last_update = time.time()
-        self.metrics.updates.labels(getattr(event, "event_type", "unknown")).inc()
+        kind = getattr(event, "event_type", "unknown")
+        counter = self._counters.get(kind)
+        if counter is None:  # labels() takes a lock and builds a key: once per type
+            counter = self._counters[kind] = self.metrics.updates.labels(kind)
+        counter.inc()
         try:
             return await handler(event, data)
         except Exception:

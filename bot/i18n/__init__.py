@@ -36,6 +36,7 @@ def language_of(code: str | None, default: str = DEFAULT) -> str:
 class Translator:
     def __init__(self, directory: Path = LOCALES):
         self.bundles: dict[str, FluentBundle] = {}
+        self._plain: dict[tuple[str, str], str] = {}  # (lang, key) -> text, messages without args
         self.keys: dict[str, set[str]] = {}
         for lang in LANGUAGES:
             # <lang>.ftl, plus one file per feature in <lang>/ (staff.ftl, ...).
@@ -50,6 +51,14 @@ class Translator:
             self.bundles[lang] = bundle
 
     def get(self, lang: str, key: str, /, **args: object) -> str:
+        if not args:  # a button label, a fixed reply: formatted once (several per answer)
+            text = self._plain.get((lang, key))
+            if text is None:
+                text = self._plain[(lang, key)] = self._get(lang, key)
+            return text
+        return self._get(lang, key, **args)
+
+    def _get(self, lang: str, key: str, /, **args: object) -> str:
         bundle = self.bundles.get(lang) or self.bundles[DEFAULT]
         if not bundle.has_message(key):
             log.error("missing translation %s for %s", key, lang)

@@ -94,14 +94,28 @@ class JsonSession(AiohttpSession):
     def json_body(self, bot: Bot, method: TelegramMethod[Any]) -> bytes | None:
         """The request as JSON, or None when it uploads files (multipart is needed)."""
         files: dict[str, Any] = {}
-        body: dict[str, Any] = {}
-        for key, value in method.model_dump(warnings=False, exclude_none=True).items():
-            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
-            if prepared is not None:
-                body[key] = prepared
+        body = self._prepare(method.model_dump(warnings=False, exclude_none=True), bot, files)
         if files:
             return None
         return self.json_dumps(body).encode()
+
+    def _prepare(self, value: Any, bot: Bot, files: dict[str, Any]) -> Any:
+        """aiogram's ``prepare_value(value, _dumps_json=False)``, with plain JSON values
+        (most of a keyboard) passed through here instead of through its chain of isinstance
+        checks; anything else (defaults, files, dates, enums, models) goes to aiogram."""
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or kind is float:
+            return value
+        if kind is dict:
+            out = {}
+            for key, item in value.items():
+                prepared = self._prepare(item, bot, files)
+                if prepared is not None:
+                    out[key] = prepared
+            return out
+        if kind is list:
+            return [p for item in value if (p := self._prepare(item, bot, files)) is not None]
+        return self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
 
     async def make_request(self, bot: Bot, method: TelegramMethod[Any],
                            timeout: int | None = None) -> Any:

@@ -21,7 +21,7 @@ from bot.i18n import Translate
 from bot.knowledge import Entry
 from bot.news import render
 from bot.services import Knowledge
-from bot.telegram.replies import NO_PREVIEW, edit_or_send, send_long, thread_of
+from bot.telegram.replies import NO_PREVIEW, edit_or_send, send_long, send_unread, thread_of
 from bot.text import tghtml
 from bot.ui import keyboards
 from bot.ui.actions import ActionContext
@@ -60,8 +60,8 @@ async def send_list(bot: Bot, chat_id: int, session: AsyncSession, config: Confi
                     lang: str, t: Translate, page: int = 0, *,
                     thread_id: int | None = None) -> None:
     text, markup = await list_page(session, config, lang, t, page)
-    await bot.send_message(chat_id, text, reply_markup=markup, message_thread_id=thread_id,
-                           link_preview_options=NO_PREVIEW)
+    await send_unread(bot, chat_id, text, reply_markup=markup, message_thread_id=thread_id,
+                      link_preview_options=NO_PREVIEW)
 
 
 async def kb_item_view(session: AsyncSession, config: Config, knowledge: Knowledge,

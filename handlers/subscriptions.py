@@ -21,7 +21,7 @@ from bot.db.models import FREQUENCIES, Subscription
 from bot.i18n import LANGUAGES, Translate, Translator
 from bot.knowledge import KnowledgeBase
 from bot.services import Knowledge
-from bot.telegram.replies import edit_or_send, thread_of
+from bot.telegram.replies import edit_or_send, send_unread, thread_of
 from bot.ui import keyboards
 from bot.ui.actions import ActionContext
 from bot.ui.callbacks import SubFreq, SubLang, SubOp, SubTopic
@@ -95,7 +95,7 @@ async def send_menu(bot: Bot, chat_id: int, user_id: int, session: AsyncSession,
         await bot.send_message(chat_id, t("sub-private-only"), message_thread_id=thread_id)
         return
     text, markup = _menu(await subs.get(session, user_id), knowledge, translator, lang, notice)
-    await bot.send_message(chat_id, text, reply_markup=markup)
+    await send_unread(bot, chat_id, text, reply_markup=markup)
 
 
 async def _subscribe(session: AsyncSession, user_id: int, chat_id: int,

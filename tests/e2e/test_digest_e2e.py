@@ -13,8 +13,9 @@ import itertools
 import textwrap
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -387,7 +388,13 @@ async def test_instant_digest_follows_a_kb_reload_and_the_scheduler_runs(tmp_pat
     from bot.app.factory import build_app, create_bot
     from bot.app.reload import reload_knowledge
 
-    async with environment(tmp_path, instant_check_seconds=0.5) as env:
+    # Daily and weekly slots whose last firing is long past the catch-up window, so that
+    # start-up sends none of them whatever the time of day the test runs at.
+    minsk = datetime.now(ZoneInfo("Europe/Minsk")) - timedelta(hours=12)
+    weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[(minsk.weekday() - 2) % 7]
+    async with environment(tmp_path, instant_check_seconds=0.5,
+                           daily=f"0 {minsk.hour} * * *",
+                           weekly=f"0 {minsk.hour} * * {weekday}") as env:
         copy_knowledge(tmp_path / "kb")
         app = await build_app(env.config)  # migrates and syncs the KB news
         bot = create_bot(env.config, token=TOKEN, api_server=env.api.base_url)

@@ -24,6 +24,7 @@ scope (``Ranking.out_of_scope``; ``search`` then scores every entry 0).
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -88,25 +89,35 @@ class Index:
             grouped[key].append(text)
         self.keys: list[str] = list(grouped)
         self.vocab: dict[str, int] = {}
-        self.contents: list[str] = []
-        doc_feats: list[np.ndarray] = []
-        owner: list[int] = []
+        # Each phrasing's feature columns, one flat array (a phrasing's may repeat: two of
+        # its words share an n-gram; _build drops the repeats), and where each one ends.
+        cols = array("i")
+        ends = array("q")
+        owner = array("i")
+        word_cols: dict[str, array] = {}  # a word's feature columns, looked up once per word
         word_freq: Counter[str] = Counter()
+        vocab, word_features = self.vocab, self.analyzer.word_features
+        self._sorted: list[str] = []
         for k, key in enumerate(self.keys):
             for text in grouped[key]:
                 words = self.analyzer.words(text)
                 word_freq.update(words)
-                self.contents.append(" ".join(words))
-                ids = [self.vocab.setdefault(f, len(self.vocab))
-                       for f in self.analyzer.features(words)]
-                doc_feats.append(np.asarray(ids, dtype=np.int32))
+                # token_sort_ratio(q, p) is ratio(sorted tokens of q, sorted tokens of p):
+                # the phrasings' side is sorted once here instead of in every comparison.
+                self._sorted.append(" ".join(sorted(words)))
+                for w in words:
+                    ids = word_cols.get(w)
+                    if ids is None:
+                        ids = word_cols[w] = array("i", [vocab.setdefault(f, len(vocab))
+                                                         for f in word_features(w)])
+                    cols += ids
+                ends.append(len(cols))
                 owner.append(k)
-        self.owner = np.asarray(owner, dtype=np.int32)
+        del word_cols, grouped
+        self.n_docs = len(self._sorted)
+        self.owner = np.frombuffer(owner, dtype=np.int32).copy()
         self.starts = np.searchsorted(self.owner, np.arange(len(self.keys))).astype(np.int64)
-        self.ends = np.append(self.starts[1:], len(self.contents)).astype(np.int64)
-        # token_sort_ratio(q, p) is ratio(sorted tokens of q, sorted tokens of p): the
-        # phrasings' side is sorted once here instead of in every comparison.
-        self._sorted = [" ".join(sorted(c.split())) for c in self.contents]
+        self.ends = np.append(self.starts[1:], self.n_docs).astype(np.int64)
         self.corrector = Corrector(word_freq, word_freq)
         # A name is known when a KB word starts with its form without case ending
         # ("Азербайджана" -> "азербайджан", the start of "азербайджанский").
@@ -118,18 +129,31 @@ class Index:
         for w, _ in word_freq.most_common():
             if not w.isdigit():
                 self._by_stem.setdefault(self.analyzer.stem(w), w)
-        self._build(doc_feats)
+        del word_freq
+        indptr = np.zeros(self.n_docs + 1, dtype=np.int64)
+        indptr[1:] = np.frombuffer(ends, dtype=np.int64)
+        self._build(np.frombuffer(cols, dtype=np.int32), indptr)
+        del cols
         self._build_negatives(negatives)
 
     # -- building ---------------------------------------------------------------------------
-    def _build(self, doc_feats: list[np.ndarray]) -> None:
-        n_keys, n_docs, n_feats = len(self.keys), len(doc_feats), len(self.vocab)
-        lengths = np.asarray([len(f) for f in doc_feats], dtype=np.int64)
-        cols = np.concatenate(doc_feats) if doc_feats else np.zeros(0, np.int32)
-        rows = np.repeat(np.arange(n_docs), lengths)
-        # Entry-level document frequency: unique (entry, feature) pairs.
-        pairs = np.unique(self.owner[rows].astype(np.int64) * max(1, n_feats) + cols)
-        df = np.bincount(pairs % max(1, n_feats), minlength=n_feats)
+    def _build(self, cols: np.ndarray, indptr: np.ndarray) -> None:
+        """The matrices from each phrasing's feature columns (``cols[indptr[d]:indptr[d+1]]``
+        for phrasing d, repeats allowed). Built from flat arrays in place, temporaries freed
+        as soon as they are used: at 10,000 entries the arrays hold ~9 million features."""
+        n_keys, n_docs, n_feats = len(self.keys), self.n_docs, len(self.vocab)
+        # Each phrasing's distinct features, sorted (the counts in ``data`` are not used).
+        x = sparse.csr_matrix((np.ones(len(cols), dtype=np.int8), cols.copy(), indptr),
+                              shape=(n_docs, n_feats))
+        x.sum_duplicates()
+        cols, indptr = x.indices, x.indptr
+        # Entry-level document frequency: the distinct features of all an entry's phrasings.
+        per_entry = sparse.csr_matrix(
+            (np.ones(len(cols), dtype=np.int8), cols.copy(),
+             indptr[np.append(self.starts, n_docs)]), shape=(n_keys, n_feats))
+        per_entry.sum_duplicates()
+        df = np.bincount(per_entry.indices, minlength=n_feats)
+        del per_entry
         self.max_idf = math.log(n_keys + 1) + 1.0
         self.idf = np.log((n_keys + 1) / (df + 1)) + 1.0
         prefixes = np.empty(n_feats, dtype="U1")
@@ -138,21 +162,36 @@ class Index:
         self.is_gram = prefixes == GRAM
         self.factor = np.where(prefixes == FUNCTION, self.params.function_weight, 1.0)
         self.weight = self.idf * self.factor  # a feature's weight in the vectors
-        weights = self.weight[cols]
-        block = self.is_gram[cols].astype(np.int64)
-        norm2 = np.bincount(rows * 2 + block, weights=weights**2, minlength=2 * n_docs)
-        share = np.where(block == 1, 1 - self.params.word_weight, self.params.word_weight)
-        data = weights * np.sqrt(share) / np.sqrt(np.maximum(norm2[rows * 2 + block], 1e-12))
-        x = sparse.csr_matrix((data, (rows, cols)), shape=(n_docs, n_feats))
-        member = sparse.csr_matrix((np.ones(n_docs), (self.owner, np.arange(n_docs))),
-                                   shape=(n_keys, n_docs))
+        del prefixes
+        rows = np.repeat(np.arange(n_docs, dtype=np.int32), np.diff(indptr))
+        data = self.weight[cols]
+        gram = self.is_gram[cols]
+        # Each phrasing's norm per block (words, grams).
+        square = data * data
+        norm_words = np.bincount(rows, weights=np.where(gram, 0.0, square), minlength=n_docs)
+        norm_grams = np.bincount(rows, weights=np.where(gram, square, 0.0), minlength=n_docs)
+        del square
+        a = self.params.word_weight
+        for block, share, norm2 in ((False, a, norm_words), (True, 1 - a, norm_grams)):
+            sel = gram if block else ~gram
+            data[sel] = data[sel] * np.sqrt(share) / np.sqrt(
+                np.maximum(norm2, 1e-12))[rows[sel]]
+            del sel
+        del rows, gram, norm_words, norm_grams
+        x = sparse.csr_matrix((data, cols, indptr), shape=(n_docs, n_feats))
+        del data, cols, indptr
+        member = sparse.csr_matrix((np.ones(n_docs), np.arange(n_docs, dtype=np.int32),
+                                    np.append(self.starts, n_docs)), shape=(n_keys, n_docs))
         c = (member @ x).tocsr()
-        norms = np.sqrt(np.asarray(c.multiply(c).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        c = (sparse.diags(1.0 / norms) @ c).tocsr()
+        del member
         # Feature-major layouts: a query reads only the postings of its own features.
         self._xt = x.T.tocsr()
+        del x
+        norms = np.sqrt(np.asarray(c.multiply(c).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        c.data *= np.repeat(1.0 / norms, np.diff(c.indptr))
         self._ct = c.T.tocsr()
+        del c
         dense = np.diff(self._xt.indptr) > DENSE_SHARE * n_docs
         self._skip = dense if n_docs > DENSE_MIN_DOCS else np.zeros(n_feats, dtype=bool)
 
@@ -311,7 +350,7 @@ class Index:
             cols, w = cols[~dense], w[~dense]
         if not len(cols):
             return Ranking([])
-        n_docs = len(self.contents)
+        n_docs = self.n_docs
         best_phr = np.maximum.reduceat(self._scores(self._xt, cols, w, n_docs), self.starts)
         positive = float(best_phr.max())
         # Words the KB does not know are judged by the rest of the question: the better its

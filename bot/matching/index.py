@@ -80,27 +80,45 @@ class Ranking:
 
 class Index:
     def __init__(self, docs: Sequence[tuple[str, str]], analyzer: Analyzer | None = None,
-                 params: Params | None = None, negatives: Sequence[str] = ()):
+                 params: Params | None = None, negatives: Sequence[str] = (), *,
+                 _base: Index | None = None):
         """``docs`` are (key, phrasing) pairs; a key (entry id) may have many phrasings;
-        ``negatives`` are out-of-scope examples."""
+        ``negatives`` are out-of-scope examples. With ``_base`` (see ``extended``) its
+        phrasings come first, read from its matrix instead of analysed again."""
         self.analyzer = analyzer or Analyzer()
         self.params = params or Params()
         grouped: dict[str, list[str]] = defaultdict(list)
         for key, text in docs:
             grouped[key].append(text)
-        self.keys: list[str] = list(grouped)
-        self.vocab: dict[str, int] = {}
         # Each phrasing's feature columns, one flat array (a phrasing's may repeat: two of
         # its words share an n-gram; _build drops the repeats), and where each one ends.
         cols = array("i")
         ends = array("q")
         owner = array("i")
+        if _base is None:
+            self.keys: list[str] = list(grouped)
+            self.vocab: dict[str, int] = {}
+            self._sorted: list[str] = []
+            word_freq: Counter[str] = Counter()
+        else:
+            if not _base.keys_disjoint(grouped):
+                raise ValueError("an extended index's keys must be new")
+            self.keys = [*_base.keys, *grouped]
+            self.vocab = dict(_base.vocab)
+            self._sorted = list(_base._sorted)
+            word_freq = Counter(_base.corrector.freq)
+            xt = _base._xt
+            structure = sparse.csr_matrix((np.ones(len(xt.indices), dtype=np.int8), xt.indices,
+                                           xt.indptr), shape=xt.shape).T.tocsr()
+            cols.frombytes(structure.indices.astype(np.int32).tobytes())
+            ends.frombytes(structure.indptr[1:].astype(np.int64).tobytes())
+            owner.frombytes(_base.owner.astype(np.int32).tobytes())
+            del structure, xt
+        first = len(self.keys) - len(grouped)
         word_cols: dict[str, array] = {}  # a word's feature columns, looked up once per word
-        word_freq: Counter[str] = Counter()
         vocab, word_features = self.vocab, self.analyzer.word_features
-        self._sorted: list[str] = []
-        for k, key in enumerate(self.keys):
-            for text in grouped[key]:
+        for k, (_, texts) in enumerate(grouped.items(), start=first):
+            for text in texts:
                 words = self.analyzer.words(text)
                 word_freq.update(words)
                 # token_sort_ratio(q, p) is ratio(sorted tokens of q, sorted tokens of p):
@@ -135,6 +153,16 @@ class Index:
         # with them, not when this frame ends.
         self._build([cols, ends])
         self._build_negatives(negatives)
+
+    def extended(self, docs: Sequence[tuple[str, str]], negatives: Sequence[str] = ()
+                 ) -> Index:
+        """The index ``Index(<this one's docs> + docs, self.analyzer, self.params, negatives)``
+        would build, without analysing this one's phrasings again (``docs`` have new keys):
+        the news index is the entries' index and a few more phrasings."""
+        return Index(docs, self.analyzer, self.params, negatives, _base=self)
+
+    def keys_disjoint(self, keys: Iterable[str]) -> bool:
+        return set(self.keys).isdisjoint(keys)
 
     # -- building ---------------------------------------------------------------------------
     def _build(self, features: list[array]) -> None:

@@ -63,9 +63,13 @@ class Corrector:
         if best == word and len(word) >= LONG:
             pool = [w for n in range(len(word) - 2, len(word) + 3)
                     for w in self._long.get((word[0], n), ())]
-            found = process.extractOne(word, pool, scorer=OSA.distance, score_cutoff=2)
+            found = process.extract(word, pool, scorer=OSA.distance, score_cutoff=2,
+                                    limit=None)
             if found:
-                best = found[0]
+                # Ties broken as above (frequency, then the word), never by the pool's
+                # order: that follows set iteration, which differs from process to process,
+                # and instances would answer the same question differently.
+                best = min((d, -self.freq.get(w, 0), w) for w, d, _ in found)[2]
         if len(self._cache) < 50_000:
             self._cache[word] = best
         return best

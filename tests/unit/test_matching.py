@@ -186,3 +186,26 @@ def _make_engine() -> AnswerEngine:
 
 
 _ENGINE = _make_engine()
+
+
+def test_typo_correction_does_not_depend_on_the_order_words_came_in() -> None:
+    """Set iteration order differs between processes (hash seeds): corrections, and so
+    answers, must not. Ties go to the more frequent word, then the alphabetically first."""
+    import random
+
+    from bot.matching.typos import Corrector
+
+    words = ["студенческая", "студенческий", "студенческое", "international",
+             "internationally", "registration", "registrations", "accommodation",
+             "accomodations", "documentation", "documentations"]
+    typos = ["студенческую", "internationaly", "registrashion", "acommodation",
+             "documentatoin", "студенчиская"]
+    seen = set()
+    for seed in range(20):
+        shuffled = words[:]
+        random.Random(seed).shuffle(shuffled)
+        c = Corrector(shuffled)
+        seen.add(tuple(c.correct(t) for t in typos))
+    assert len(seen) == 1
+    c = Corrector(words, {"студенческий": 5})
+    assert c.correct("студенческую") == "студенческий"  # the more frequent one wins a tie

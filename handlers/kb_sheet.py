@@ -21,7 +21,7 @@ from html import escape
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.filters import Command, CommandObject, Filter
+from aiogram.filters import Command, Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     BufferedInputFile,
@@ -44,6 +44,7 @@ from bot.knowledge.store import store_for as kb_store_for
 from bot.services import Reload
 from bot.telegram.replies import NO_PREVIEW
 from bot.text.split import split_message
+from handlers.filters import KbSubcommand, StaffPlace
 
 log = logging.getLogger(__name__)
 
@@ -61,30 +62,6 @@ class SheetCb(CallbackData, prefix="ks1"):
 
     ok: bool
     v: str
-
-
-class StaffPlace(Filter):
-    """A staff member in the staff chat or in private."""
-
-    async def __call__(self, event: Message | CallbackQuery, config: Config) -> bool:  # type: ignore[override]
-        message = event.message if isinstance(event, CallbackQuery) else event
-        user = event.from_user
-        if user is None or not config.is_admin(user.id) or message is None:
-            return False
-        chat = message.chat
-        return chat.type == "private" or (config.staff.chat_id is not None
-                                          and chat.id == config.staff.chat_id)
-
-
-class KbSubcommand(Filter):
-    """``/kb <name>``: other ``/kb`` subcommands belong to other routers."""
-
-    def __init__(self, name: str):
-        self.name = name
-
-    async def __call__(self, message: Message, command: CommandObject) -> bool:  # type: ignore[override]
-        args = (command.args or "").split()
-        return bool(args) and args[0].lower() == self.name
 
 
 class WorkbookUpload(Filter):

@@ -257,13 +257,7 @@ class KbStore:
                 raise StaleVersion(base, current)
             new = _Editor(self.root, before).run(edits)
             changed = {rel: data for rel, data in new.items() if before.get(rel) != data}
-            if not changed:
-                return current
-            self._validate({**before, **changed})
-            after = _digest({**before, **changed})
-            self._record(author, summary, current, after, before, changed)
-            self._write(changed)
-            return after
+            return self._save(before, current, changed, author, summary)
 
     def replace_files(self, files: Mapping[str, bytes], *, author: str, summary: str,
                       base: KbVersion | None = None) -> KbVersion:
@@ -278,13 +272,19 @@ class KbStore:
                 if ".." in Path(rel).parts or Path(rel).is_absolute():
                     raise EditError(f"{rel}: not a file of the knowledge base")
             changed = {rel: data for rel, data in files.items() if before.get(rel) != data}
-            if not changed:
-                return current
-            self._validate({**before, **changed})
-            after = _digest({**before, **changed})
-            self._record(author, summary, current, after, before, changed)
-            self._write(changed)
-            return after
+            return self._save(before, current, changed, author, summary)
+
+    def _save(self, before: Mapping[str, bytes], current: KbVersion,
+              changed: Mapping[str, bytes], author: str, summary: str) -> KbVersion:
+        """Validate the KB with ``changed`` applied, record the history, write (under the
+        lock, which the caller holds)."""
+        if not changed:
+            return current
+        self._validate({**before, **changed})
+        after = _digest({**before, **changed})
+        self._record(author, summary, current, after, before, changed)
+        self._write(changed)
+        return after
 
     def undo(self, *, author: str, base: KbVersion | None = None) -> KbVersion:
         with self._locked():

@@ -31,6 +31,13 @@ def _knowledge_dir(args: argparse.Namespace, config: Config) -> Path:
                        "--knowledge" if given else "knowledge.path", config)
 
 
+def kb_store(args: argparse.Namespace, config: Config):
+    """The KB writer (history, undo) of --knowledge or knowledge.path, for the kb commands."""
+    from bot.knowledge.store import KbStore
+
+    return KbStore(_knowledge_dir(args, config), config.knowledge.history_path)
+
+
 def require_dir(path: Path, key: str, config: Config) -> Path:
     if path.is_dir():
         return path

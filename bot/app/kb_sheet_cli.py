@@ -42,10 +42,9 @@ def add_parser(kb_sub: argparse._SubParsersAction) -> None:
 
 
 def _store(args: argparse.Namespace, config: Config):
-    from bot.app.cli import _knowledge_dir
-    from bot.knowledge.store import KbStore
+    from bot.app.cli import kb_store
 
-    return KbStore(_knowledge_dir(args, config), config.knowledge.history_path)
+    return kb_store(args, config)
 
 
 def _problems(exc) -> int:

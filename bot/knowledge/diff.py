@@ -4,6 +4,7 @@ a reload did."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.knowledge.models import Entry, KnowledgeBase
@@ -128,15 +129,7 @@ def entry_changes(a: Entry, b: Entry) -> list[str]:
                     continue
                 where = f"{name} [{lang}]"
                 if isinstance(old or new, list):
-                    old, new = old or [], new or []
-                    added = [i for i in new if i not in old]
-                    removed = [i for i in old if i not in new]
-                    if added:
-                        out.append(f"{where}: + {_listed(added)}")
-                    if removed:
-                        out.append(f"{where}: - {_listed(removed)}")
-                    if not added and not removed:
-                        out.append(f"{where}: reordered")
+                    out.extend(_list_change(where, old or [], new or [], _listed))
                 elif old is None:
                     out.append(f"{where}: added {_quote(excerpts('', new)[1])}")
                 elif new is None:
@@ -145,14 +138,7 @@ def entry_changes(a: Entry, b: Entry) -> list[str]:
                     before, after = excerpts(old, new)
                     out.append(f"{where}: {_quote(before)} → {_quote(after)}")
         elif isinstance(x, list) or isinstance(y, list):
-            added = [i for i in y if i not in x]
-            removed = [i for i in x if i not in y]
-            if added:
-                out.append(f"{name}: + {', '.join(added)}")
-            if removed:
-                out.append(f"{name}: - {', '.join(removed)}")
-            if not added and not removed:
-                out.append(f"{name}: reordered")
+            out.extend(_list_change(name, x, y, ", ".join))
         else:
             out.append(f"{name}: {x} → {y}")
     return out
@@ -200,3 +186,16 @@ class ReloadResult:
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.level == "error"]
+
+
+def _list_change(where: str, old: list, new: list, show: Callable[[list], str]) -> list[str]:
+    """Lines for a list field: what was added, what was removed, or that only the order
+    changed."""
+    added = [i for i in new if i not in old]
+    removed = [i for i in old if i not in new]
+    lines = []
+    if added:
+        lines.append(f"{where}: + {show(added)}")
+    if removed:
+        lines.append(f"{where}: - {show(removed)}")
+    return lines or [f"{where}: reordered"]

@@ -20,3 +20,10 @@ def test_examples():
     assert normalize("How much is the DORM\u0301?!") == "how much is the dorm"
     assert normalize("ЁЛКИ, déjà vu, MBBS2024") == "елки deja vu mbbs 2024"
     assert normalize(string.punctuation + "A_b") == "a b"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="aAb1 _.-\0\t", max_size=40))
+def test_shortcut_on_repeats_digits_and_nul(text):
+    # Few characters, so letters repeat, touch digits and sit beside NUL and underscores.
+    assert normalize(text) == normalize(text + "\u0301")

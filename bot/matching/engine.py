@@ -9,7 +9,7 @@ from bot.config import MatchingConfig
 from bot.knowledge.models import Entry, KnowledgeBase, NewsItem
 from bot.matching import stopwords
 from bot.matching.analyzer import Analyzer
-from bot.matching.index import Index, Params
+from bot.matching.index import Index, Params, Ranking
 from bot.matching.translit import to_cyrillic
 from bot.text.normalize import detect_language, normalize
 
@@ -82,25 +82,33 @@ def entry_documents(entry: Entry) -> list[str]:
     return docs
 
 
-def news_documents(item: NewsItem, kb: KnowledgeBase) -> list[str]:
-    """What a news item is found by: its title and summary, "news" + its title, its tags,
-    and the keywords of the entries that link to it (the AMU item: "amu", "baku")."""
-    docs: list[str] = []
-    for lang, title in item.title.items():
-        docs += [title, f"{NEWS_WORD.get(lang, NEWS_WORD['en'])} {title}"]
-        if lang in item.summary:
-            docs.append(item.summary[lang])
-    docs += [tag.replace("_", " ").replace("-", " ") for tag in item.tags]
+def news_documents(kb: KnowledgeBase) -> list[tuple[str, str]]:
+    """(key, text) pairs a news item is found by: its title and summary, "news" + its title,
+    its tags, and the keywords of the entries that link to it (the AMU item: "amu",
+    "baku")."""
+    linked: dict[str, list[str]] = {}
     for e in kb.entries.values():
-        if item.id in e.news:
-            docs += [k for words in e.keywords.values() for k in words]
-    return [d for d in docs if d.strip()]
+        for news_id in e.news:
+            linked.setdefault(news_id, []).extend(k for words in e.keywords.values()
+                                                  for k in words)
+    docs: list[tuple[str, str]] = []
+    for item in kb.news:
+        texts: list[str] = []
+        for lang, title in item.title.items():
+            texts += [title, f"{NEWS_WORD.get(lang, NEWS_WORD['en'])} {title}"]
+            if lang in item.summary:
+                texts.append(item.summary[lang])
+        texts += [tag.replace("_", " ").replace("-", " ") for tag in item.tags]
+        texts += linked.get(item.id, ())
+        docs += [(NEWS_PREFIX + item.id, t) for t in texts if t.strip()]
+    return docs
 
 
 class AnswerEngine:
-    """Entries are matched by ``index`` exactly as before news existed; the KB's news items
-    live in a second index (``news_index``: entries and news items together, so word
-    weights stay those of the whole KB) that only decides whether a question is about one
+    """Entries and the KB's news items are in one index: the news items as its tail, which
+    the entries' ranking leaves out and which is weighed as the entries weigh words, so
+    entries are matched exactly as before news existed. The question is read once; the
+    ranking of entries and news items together then only decides whether it is about one
     news item: either that item clearly wins there, or the question asks for news (the
     news entry is a candidate) and the item is a candidate too."""
 
@@ -112,42 +120,38 @@ class AnswerEngine:
         analyzer = Analyzer(kb.synonyms, kb.neutral)
         params = params or Params(unknown_penalty=self.config.unknown_penalty,
                                   name_penalty=self.config.name_penalty)
-        self.index = Index(docs, analyzer, params, [x.text for x in kb.out_of_scope])
-        self._words = self.index.corrector.words
-        self._has_cyrillic_kb = any(any("а" <= c <= "я" for c in w) for w in self._words)
-        self._low = {e.id for e in kb.entries.values() if e.category in LOW_PRIORITY_CATEGORIES}
         self._news_entry = next((e for e in sorted(kb.entries.values(),
                                                    key=lambda e: e.id != "news.latest")
                                  if e.action == NEWS_ACTION), None)
-        self.news_index: Index | None = None
+        news_docs = news_documents(kb) if self._news_entry else []
+        self.has_news = bool(news_docs)
+        self.index = Index(docs, analyzer, params, [x.text for x in kb.out_of_scope],
+                           tail=news_docs)
+        self._words = self.index.corrector.words
+        self._has_cyrillic_kb = any(any("а" <= c <= "я" for c in w) for w in self._words)
+        self._low = {e.id for e in kb.entries.values() if e.category in LOW_PRIORITY_CATEGORIES}
         # First feature of a word: its stem, folded into its synonym group ("newz").
         self._news_words = frozenset(f for w in NEWS_WORDS for f in analyzer.word_features(w)[:1])
-        if kb.news and self._news_entry is not None:
-            news_docs = [(NEWS_PREFIX + n.id, text) for n in kb.news
-                         for text in news_documents(n, kb)]
-            # Built on the entries' index: the same as Index(docs + news_docs, analyzer,
-            # params), without analysing every phrasing again.
-            self.news_index = self.index.extended(news_docs)
-            # Word features of the news items: a question sharing none of them (and not
-            # asking for news) cannot be about an item, and skips the second search.
-            self._news_features = frozenset(
-                f for _, text in news_docs for f in analyzer.features(analyzer.words(text))
-                if f[0] == "w")
+        # Word features of the news items: a question sharing none of them (and not asking
+        # for news) cannot be about an item, and skips ranking them.
+        self._news_features = frozenset(
+            f for _, text in news_docs for f in analyzer.features(analyzer.words(text))
+            if f[0] == "w")
 
     def match(self, text: str, lang: str | None = None, hint: str | None = None) -> MatchResult:
         """``lang`` forces the answer language; otherwise the script decides, ``hint`` (the
         user's language) breaks ties for text without letters."""
         text = (text or "")[:MAX_QUERY_CHARS]
-        result = self._match_entries(text, lang or detect_language(text, hint))
+        result, ranking = self._match_entries(text, lang or detect_language(text, hint))
         if result.kind != "answer":
             # Russian typed in Latin letters, looked at only when the question as written
             # was not answered: no cost for the questions that are.
             cyrillic = self._transliterated(text)
             if cyrillic is not None:
-                other = self._match_entries(cyrillic, lang or "ru")
+                other, other_ranking = self._match_entries(cyrillic, lang or "ru")
                 if other.score > result.score:
-                    text, result = cyrillic, other
-        return self._match_news(text, result) or result
+                    text, result, ranking = cyrillic, other, other_ranking
+        return self._match_news(text, result, ranking) or result
 
     def _known(self, word: str) -> bool:
         return (word in stopwords.ALL or word in self._words
@@ -170,7 +174,8 @@ class AnswerEngine:
                        and self._known(w))
         return cyrillic if known_ru > known else None
 
-    def _match_news(self, text: str, result: MatchResult) -> MatchResult | None:
+    def _match_news(self, text: str, result: MatchResult, ranking: Ranking
+                    ) -> MatchResult | None:
         """The news item the question is about, as a result; None when it is not about one.
 
         A news item is shown when it is the clear best match of the news index ("Belarusian
@@ -178,15 +183,13 @@ class AnswerEngine:
         when the question asks for news ("any news about Azerbaijan?") and either the item
         is a candidate or the best entry links to it (partnerships.amu links the AMU item);
         never when another action was answered ("how do I subscribe to news?")."""
-        if self.news_index is None or self._news_entry is None:
+        if not self.has_news or ranking.query is None:
             return None
         cfg = self.config
-        index = self.news_index
-        words = [index.corrector.correct(w) for w in index.analyzer.words(text)]
-        if (self._news_features.isdisjoint(index.analyzer.features(words))
+        if (self._news_features.isdisjoint(ranking.query.features)
                 and not self._asks_news(text, result)):
             return None
-        hits = [(h.key, h.score * 100) for h in self.news_index.search(text, limit=8)]
+        hits = [(h.key, h.score * 100) for h in self.index.rank_all(ranking, limit=8)]
         scores = {k[len(NEWS_PREFIX):]: s for k, s in hits if k.startswith(NEWS_PREFIX)}
         best_id, best = max(scores.items(), key=lambda kv: kv[1], default=("", 0.0))
         if (best_id and hits[0][0] == NEWS_PREFIX + best_id and best >= cfg.answer_threshold
@@ -224,8 +227,11 @@ class AnswerEngine:
         return MatchResult("answer", result.lang, score, self._news_entry,
                            candidates=((key, score), *result.candidates), news=item)
 
-    def _match_entries(self, text: str, lang: str) -> MatchResult:
+    def _match_entries(self, text: str, lang: str) -> tuple[MatchResult, Ranking]:
         ranking = self.index.rank(text, limit=8)
+        return self._decide(ranking, lang), ranking
+
+    def _decide(self, ranking: Ranking, lang: str) -> MatchResult:
         hits = [(h.key, h.score * 100) for h in ranking.hits]
         cfg = self.config
         # "Hi, what are the fees?" is a question about fees, not a greeting: small talk

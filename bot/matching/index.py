@@ -19,6 +19,10 @@ inside a sentence or acronyms, not neutral, no KB word starting with them) turne
 ``NAME`` token. Out-of-scope examples are vectors on the same columns: a question whose
 best example's cosine is at least the best phrasing's plus ``negative_margin`` is out of
 scope (``Ranking.out_of_scope``; ``search`` then scores every entry 0).
+
+``tail`` phrasings (the KB's news items) are indexed with the entries but weighed by the
+entries' IDF and left out of ``rank``: one analysis of a question ranks the entries exactly
+as if the tail were not there, and ``rank_all`` then ranks entries and tail together.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import math
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -60,8 +64,6 @@ class Params:
     # Out of scope when the best out-of-scope example's cosine is at least the best
     # phrasing's plus this.
     negative_margin: float = 0.05
-    # R: the unknown-word penalty P is relieved to P * (1 - R * cos of the known words)
-    known_relief: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -70,54 +72,55 @@ class Scored:
     score: float  # 0..1
 
 
+@dataclass(frozen=True, eq=False)
+class Query:
+    """One question as the index read it, shared by ``rank`` and ``rank_all``."""
+    words: list[str]
+    features: frozenset[str]
+    cols: np.ndarray  # the known features' columns (dense ones left out) and weights
+    weights: np.ndarray
+    best: np.ndarray  # per key (docs' and tail's), the best phrasing's cosine
+    centroid: np.ndarray  # per key, the cosine with its centroid
+
+
 @dataclass(frozen=True)
 class Ranking:
     hits: list[Scored]
     out_of_scope: bool = False  # closer to an out-of-scope example than to any phrasing
     positive: float = 0.0  # the best phrasing's cosine
     negative: float = 0.0  # the best out-of-scope example's cosine
+    query: Query | None = field(default=None, repr=False, compare=False)
 
 
 class Index:
     def __init__(self, docs: Sequence[tuple[str, str]], analyzer: Analyzer | None = None,
                  params: Params | None = None, negatives: Sequence[str] = (), *,
-                 _base: Index | None = None):
+                 tail: Sequence[tuple[str, str]] = ()):
         """``docs`` are (key, phrasing) pairs; a key (entry id) may have many phrasings;
-        ``negatives`` are out-of-scope examples. With ``_base`` (see ``extended``) its
-        phrasings come first, read from its matrix instead of analysed again."""
+        ``negatives`` are out-of-scope examples; ``tail`` are more (key, phrasing) pairs with
+        keys of their own, searched only by ``rank_all`` and not counted in the weights."""
         self.analyzer = analyzer or Analyzer()
         self.params = params or Params()
         grouped: dict[str, list[str]] = defaultdict(list)
         for key, text in docs:
             grouped[key].append(text)
+        self.n_head = len(grouped)  # the docs' keys come first, then the tail's
+        if any(key in grouped for key, _ in tail):
+            raise ValueError("the tail's keys must differ from the docs' keys")
+        for key, text in tail:
+            grouped[key].append(text)
+        self.keys: list[str] = list(grouped)
+        self.vocab: dict[str, int] = {}
+        self._sorted: list[str] = []
+        word_freq: Counter[str] = Counter()
         # Each phrasing's feature columns, one flat array (a phrasing's may repeat: two of
         # its words share an n-gram; _build drops the repeats), and where each one ends.
         cols = array("i")
         ends = array("q")
         owner = array("i")
-        if _base is None:
-            self.keys: list[str] = list(grouped)
-            self.vocab: dict[str, int] = {}
-            self._sorted: list[str] = []
-            word_freq: Counter[str] = Counter()
-        else:
-            if not _base.keys_disjoint(grouped):
-                raise ValueError("an extended index's keys must be new")
-            self.keys = [*_base.keys, *grouped]
-            self.vocab = dict(_base.vocab)
-            self._sorted = list(_base._sorted)
-            word_freq = Counter(_base.corrector.freq)
-            xt = _base._xt
-            structure = sparse.csr_matrix((np.ones(len(xt.indices), dtype=np.int8), xt.indices,
-                                           xt.indptr), shape=xt.shape).T.tocsr()
-            cols.frombytes(structure.indices.astype(np.int32).tobytes())
-            ends.frombytes(structure.indptr[1:].astype(np.int64).tobytes())
-            owner.frombytes(_base.owner.astype(np.int32).tobytes())
-            del structure, xt
-        first = len(self.keys) - len(grouped)
         word_cols: dict[str, array] = {}  # a word's feature columns, looked up once per word
         vocab, word_features = self.vocab, self.analyzer.word_features
-        for k, (_, texts) in enumerate(grouped.items(), start=first):
+        for k, texts in enumerate(grouped.values()):
             for text in texts:
                 words = self.analyzer.words(text)
                 word_freq.update(words)
@@ -154,16 +157,6 @@ class Index:
         self._build([cols, ends])
         self._build_negatives(negatives)
 
-    def extended(self, docs: Sequence[tuple[str, str]], negatives: Sequence[str] = ()
-                 ) -> Index:
-        """The index ``Index(<this one's docs> + docs, self.analyzer, self.params, negatives)``
-        would build, without analysing this one's phrasings again (``docs`` have new keys):
-        the news index is the entries' index and a few more phrasings."""
-        return Index(docs, self.analyzer, self.params, negatives, _base=self)
-
-    def keys_disjoint(self, keys: Iterable[str]) -> bool:
-        return set(self.keys).isdisjoint(keys)
-
     # -- building ---------------------------------------------------------------------------
     def _build(self, features: list[array]) -> None:
         """The matrices from each phrasing's feature columns: ``features`` holds the columns
@@ -187,10 +180,12 @@ class Index:
             (np.ones(len(cols), dtype=np.int8), cols.copy(),
              indptr[np.append(self.starts, n_docs)]), shape=(n_keys, n_feats))
         per_entry.sum_duplicates()
-        df = np.bincount(per_entry.indices, minlength=n_feats)
+        # Counted over the docs' keys only: the tail is weighed as the entries weigh words.
+        df = np.bincount(per_entry.indices[:per_entry.indptr[self.n_head]], minlength=n_feats)
         del per_entry
-        self.max_idf = math.log(n_keys + 1) + 1.0
-        self.idf = np.log((n_keys + 1) / (df + 1)) + 1.0
+        self.in_head = df > 0  # features of the docs (the others only the tail has)
+        self.max_idf = math.log(self.n_head + 1) + 1.0
+        self.idf = np.log((self.n_head + 1) / (df + 1)) + 1.0
         prefixes = np.empty(n_feats, dtype="U1")
         for f, i in self.vocab.items():
             prefixes[i] = f[0]
@@ -331,15 +326,18 @@ class Index:
         """How many names of the question the index has never seen: "Harvard", "МГУ"."""
         return sum(1 for w in words if w == NAME)
 
-    def coverage(self, words: list[str]) -> float:
-        """Share (by IDF) of the query's content words the index knows. "How do I apply to
-        Harvard?" is not a question about applying here: the unknown word is the subject."""
+    def coverage(self, words: list[str], tail: bool = False) -> float:
+        """Share (by IDF) of the query's content words the index knows (the entries', or
+        with ``tail`` the tail's too). "How do I apply to Harvard?" is not a question about
+        applying here: the unknown word is the subject."""
         known = total = 0.0
         for w in set(words):
             feats = self.analyzer.word_features(w)
             if not feats or feats[0][0] == FUNCTION or w.isdigit():
                 continue
             col = self.vocab.get(feats[0])
+            if col is not None and not (tail or self.in_head[col]):
+                col = None
             idf = self.idf[col] if col is not None else self.max_idf
             total += idf
             known += idf if col is not None else 0.0
@@ -382,7 +380,9 @@ class Index:
         return ranking.hits
 
     def rank(self, text: str, limit: int = 5) -> Ranking:
-        if not self.keys:
+        """The best of the docs' keys (the tail left out), and whether the question is out
+        of scope."""
+        if not self.n_head:
             return Ranking([])
         words = self.query_words(text)
         feats, all_cols, weights = self.query_vector(words)
@@ -393,33 +393,13 @@ class Index:
             cols, w = cols[~dense], w[~dense]
         if not len(cols):
             return Ranking([])
-        n_docs = self.n_docs
-        best_phr = np.maximum.reduceat(self._scores(self._xt, cols, w, n_docs), self.starts)
-        positive = float(best_phr.max())
-        # Words the KB does not know are judged by the rest of the question: the better its
-        # known words match a phrasing by themselves (the cosine with the query cut down to
-        # them), the less the unknown ones weigh ("is the diploma accepted by the <council>").
-        penalty = self.params.unknown_penalty
-        if self.params.known_relief:
-            known = math.sqrt(float(np.dot(w, w))) or 1.0
-            penalty *= max(0.0, 1.0 - self.params.known_relief * min(1.0, positive / known))
-        coverage = self.coverage(words) ** penalty
-        if self.params.name_penalty < 1.0:
-            coverage *= self.params.name_penalty ** self.unknown_names(words)
-        cen = self._scores(self._ct, cols, w, len(self.keys))
-        B, G = self.params.max_weight, self.params.fuzzy_weight
-        base = B * best_phr + (1 - B) * cen
-        k = min(self.params.rerank, len(base))
-        top = np.argpartition(-base, k - 1)[:k] if k < len(base) else np.arange(len(base))
-        candidates = [e for e in top.tolist() if base[e] > 0]
-        fuzzy = self._fuzzy(words, candidates) if G else np.zeros(len(candidates))
-        scored = [Scored(self.keys[e], float(((1 - G) * base[e] + G * fz) * coverage))
-                  for e, fz in zip(candidates, fuzzy.tolist(), strict=True)]
-        scored.sort(key=lambda s: -s.score)
-        if scored:
-            lead = scored[0].score - (scored[1].score if len(scored) > 1 else 0.0)
-            top_score = min(1.0, scored[0].score + self.params.margin_weight * lead)
-            scored[0] = Scored(scored[0].key, top_score)
+        best = np.maximum.reduceat(self._scores(self._xt, cols, w, self.n_docs), self.starts)
+        query = Query(words, frozenset(feats), cols, w, best,
+                      self._scores(self._ct, cols, w, len(self.keys)))
+        head = best[:self.n_head]
+        positive = float(head.max())
+        hits = self._ranked(query, self.n_head,
+                            self.coverage(words) ** self.params.unknown_penalty, limit)
         negative = 0.0
         if self.negatives:
             ncols = all_cols.copy()
@@ -431,8 +411,37 @@ class Index:
             negative = float(self._scores(self._nt, ncols[nkeep], weights[nkeep],
                                           len(self.negatives)).max())
         out = negative > 0 and negative >= positive + self.params.negative_margin
-        return Ranking(scored[:limit], out, positive, negative)
+        return Ranking(hits, out, positive, negative, query)
 
+    def rank_all(self, ranking: Ranking, limit: int = 5) -> list[Scored]:
+        """The best keys of the docs and the tail together, for the question ``rank`` read
+        (no second analysis; no out-of-scope test: the tail is what the gate left out)."""
+        query = ranking.query
+        if query is None:
+            return []
+        return self._ranked(query, len(self.keys),
+                            self.coverage(query.words, tail=True) ** self.params.unknown_penalty,
+                            limit)
+
+    def _ranked(self, query: Query, n: int, coverage: float, limit: int) -> list[Scored]:
+        """The first ``n`` keys scored: base, the fuzzy score of the best, the penalties and
+        the winner's lead."""
+        if self.params.name_penalty < 1.0:
+            coverage *= self.params.name_penalty ** self.unknown_names(query.words)
+        B, G = self.params.max_weight, self.params.fuzzy_weight
+        base = B * query.best[:n] + (1 - B) * query.centroid[:n]
+        k = min(self.params.rerank, len(base))
+        top = np.argpartition(-base, k - 1)[:k] if k < len(base) else np.arange(len(base))
+        candidates = [e for e in top.tolist() if base[e] > 0]
+        fuzzy = self._fuzzy(query.words, candidates) if G else np.zeros(len(candidates))
+        scored = [Scored(self.keys[e], float(((1 - G) * base[e] + G * fz) * coverage))
+                  for e, fz in zip(candidates, fuzzy.tolist(), strict=True)]
+        scored.sort(key=lambda s: -s.score)
+        if scored:
+            lead = scored[0].score - (scored[1].score if len(scored) > 1 else 0.0)
+            top_score = min(1.0, scored[0].score + self.params.margin_weight * lead)
+            scored[0] = Scored(scored[0].key, top_score)
+        return scored[:limit]
 
 def build(docs: Iterable[tuple[str, str]], synonyms=(), params: Params | None = None,
           negatives: Sequence[str] = ()) -> Index:

@@ -477,5 +477,5 @@ def test_engine_without_news_entry_or_items(engine: AnswerEngine) -> None:
     import dataclasses
 
     no_news = AnswerEngine(dataclasses.replace(engine.kb, news=()), engine.config)
-    assert no_news.news_index is None
+    assert not no_news.has_news
     assert no_news.match("any news about Azerbaijan?").news is None

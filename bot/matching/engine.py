@@ -150,8 +150,8 @@ class AnswerEngine:
             if cyrillic is not None:
                 other, other_ranking = self._match_entries(cyrillic, lang or "ru")
                 if other.score > result.score:
-                    text, result, ranking = cyrillic, other, other_ranking
-        return self._match_news(text, result, ranking) or result
+                    result, ranking = other, other_ranking
+        return self._match_news(result, ranking) or result
 
     def _known(self, word: str) -> bool:
         return (word in stopwords.ALL or word in self._words
@@ -174,11 +174,10 @@ class AnswerEngine:
                        and self._known(w))
         return cyrillic if known_ru > known else None
 
-    def _match_news(self, text: str, result: MatchResult, ranking: Ranking
-                    ) -> MatchResult | None:
+    def _match_news(self, result: MatchResult, ranking: Ranking) -> MatchResult | None:
         """The news item the question is about, as a result; None when it is not about one.
 
-        A news item is shown when it is the clear best match of the news index ("Belarusian
+        A news item is shown when it clearly wins among entries and news ("Belarusian
         and Azerbaijani medical universities have outlined the areas of cooperation"), or
         when the question asks for news ("any news about Azerbaijan?") and either the item
         is a candidate or the best entry links to it (partnerships.amu links the AMU item);
@@ -187,7 +186,7 @@ class AnswerEngine:
             return None
         cfg = self.config
         if (self._news_features.isdisjoint(ranking.query.features)
-                and not self._asks_news(text, result)):
+                and not self._asks_news(ranking, result)):
             return None
         hits = [(h.key, h.score * 100) for h in self.index.rank_all(ranking, limit=8)]
         scores = {k[len(NEWS_PREFIX):]: s for k, s in hits if k.startswith(NEWS_PREFIX)}
@@ -197,7 +196,7 @@ class AnswerEngine:
             return self._news_result(best_id, best, result)
         if result.kind == "answer" and result.entry.action not in (None, NEWS_ACTION):
             return None
-        if not self._asks_news(text, result):
+        if not self._asks_news(ranking, result):
             return None
         if best >= cfg.suggest_threshold:
             return self._news_result(best_id, best, result)
@@ -210,11 +209,10 @@ class AnswerEngine:
             return self._news_result(pick, max(scores.get(pick, 0.0), result.score), result)
         return None
 
-    def _asks_news(self, text: str, result: MatchResult) -> bool:
-        """The question asks for news: it says "news", or the news entry is a candidate."""
-        analyzer = self.index.analyzer
-        if any(analyzer.word_features(w)[:1] and analyzer.word_features(w)[0] in self._news_words
-               for w in analyzer.words(text)):
+    def _asks_news(self, ranking: Ranking, result: MatchResult) -> bool:
+        """The question asks for news: it says "news" (a word whose stem or synonym group is
+        news's, as the index read it), or the news entry is a candidate."""
+        if ranking.query is not None and not self._news_words.isdisjoint(ranking.query.features):
             return True
         return any(self.kb.entries[k].action == NEWS_ACTION and s >= self.config.suggest_threshold
                    for k, s in result.candidates)

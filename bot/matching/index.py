@@ -64,6 +64,7 @@ class Params:
     # Out of scope when the best out-of-scope example's cosine is at least the best
     # phrasing's plus this.
     negative_margin: float = 0.05
+    centroid_power: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class Query:
     weights: np.ndarray
     best: np.ndarray  # per key (docs' and tail's), the best phrasing's cosine
     centroid: np.ndarray  # per key, the cosine with its centroid
+    fuzzy: dict[int, float] = field(default_factory=dict)  # per key, once computed
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,8 @@ class Index:
                                      shape=(n_docs, n_keys))
         ct = (self._xt @ member_t).tocsr()
         del member_t
+        if self.params.centroid_power != 1.0:
+            ct.data = ct.data ** self.params.centroid_power
         slices = [slice(p0, p0 + _CHUNK * 20) for p0 in range(0, len(ct.data), _CHUNK * 20)]
         norms = np.zeros(n_keys)
         for part in slices:
@@ -433,9 +437,13 @@ class Index:
         k = min(self.params.rerank, len(base))
         top = np.argpartition(-base, k - 1)[:k] if k < len(base) else np.arange(len(base))
         candidates = [e for e in top.tolist() if base[e] > 0]
-        fuzzy = self._fuzzy(query.words, candidates) if G else np.zeros(len(candidates))
-        scored = [Scored(self.keys[e], float(((1 - G) * base[e] + G * fz) * coverage))
-                  for e, fz in zip(candidates, fuzzy.tolist(), strict=True)]
+        known = query.fuzzy  # rank_all's candidates are mostly rank's
+        missing = [e for e in candidates if e not in known]
+        if missing:
+            fuzzy = self._fuzzy(query.words, missing) if G else np.zeros(len(missing))
+            known.update(zip(missing, fuzzy.tolist(), strict=True))
+        scored = [Scored(self.keys[e], float(((1 - G) * base[e] + G * known[e]) * coverage))
+                  for e in candidates]
         scored.sort(key=lambda s: -s.score)
         if scored:
             lead = scored[0].score - (scored[1].score if len(scored) > 1 else 0.0)

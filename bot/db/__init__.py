@@ -22,7 +22,7 @@ from bot.db.models import (
     utcnow,
 )
 from bot.db.questions import record_question
-from bot.db.users import get_user, mark_blocked, set_language, upsert_user
+from bot.db.users import get_user, mark_blocked, set_language, touch_user, upsert_user
 from bot.db.votes import record_vote
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "record_vote",
     "revisions",
     "set_language",
+    "touch_user",
     "upgrade",
     "upsert_user",
     "utcnow",

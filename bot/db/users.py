@@ -8,12 +8,54 @@ because select-then-insert loses such races with an IntegrityError.
 
 from __future__ import annotations
 
-from sqlalchemy import func, literal, update
+from typing import Any
+
+from sqlalchemy import bindparam, func, literal, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.engine import REFRESH as _REFRESH
 from bot.db.engine import dialect_insert as _insert
 from bot.db.models import User, UTCDateTime, utcnow
+
+
+def _upsert(session: AsyncSession) -> Any:
+    """``INSERT ... ON CONFLICT DO UPDATE`` of a user who wrote to us, with bound parameters
+    (id, username, first_name, language_code, now), built once per dialect instead of for
+    every write."""
+    dialect = session.get_bind().dialect.name
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        insert = _insert(session)(User)
+        stmt = _UPSERTS[dialect] = insert.values(
+            id=bindparam("id"),
+            username=bindparam("username"),
+            first_name=bindparam("first_name"),
+            language_code=bindparam("language_code"),
+            first_seen=bindparam("now"),
+            last_seen=bindparam("now"),
+            blocked=False,
+            blocked_at=None,
+        ).on_conflict_do_update(
+            index_elements=[User.id],
+            set_={
+                "username": insert.excluded.username,
+                "first_name": insert.excluded.first_name,
+                "language_code": insert.excluded.language_code,
+                "last_seen": insert.excluded.last_seen,
+                "blocked": False,
+                "blocked_at": None,
+            },
+        )
+    return stmt
+
+
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert_params(user_id: int, username: str | None, first_name: str | None,
+                   language_code: str | None) -> dict[str, Any]:
+    return {"id": user_id, "username": username, "first_name": first_name,
+            "language_code": language_code, "now": utcnow()}
 
 
 async def upsert_user(
@@ -30,30 +72,34 @@ async def upsert_user(
     gone). A user who writes to us has evidently unblocked the bot, so ``blocked`` is
     cleared. The user's own ``language`` choice and ``first_seen`` are kept.
     """
-    now = utcnow()
-    insert = _insert(session)(User)
-    stmt = insert.values(
-        id=user_id,
-        username=username,
-        first_name=first_name,
-        language_code=language_code,
-        first_seen=now,
-        last_seen=now,
-        blocked=False,
-        blocked_at=None,
-    ).on_conflict_do_update(
-        index_elements=[User.id],
-        set_={
-            "username": insert.excluded.username,
-            "first_name": insert.excluded.first_name,
-            "language_code": insert.excluded.language_code,
-            "last_seen": insert.excluded.last_seen,
-            "blocked": False,
-            "blocked_at": None,
-        },
-    )
-    result = await session.scalars(stmt.returning(User), execution_options=_REFRESH)
+    stmt = _upsert(session).returning(User)
+    result = await session.scalars(
+        stmt, _upsert_params(user_id, username, first_name, language_code),
+        execution_options=_REFRESH)
     return result.one()
+
+
+async def touch_user(
+    session: AsyncSession,
+    user_id: int,
+    *,
+    username: str | None,
+    first_name: str | None,
+    language_code: str | None,
+) -> str | None:
+    """``upsert_user`` for the hot path (every update's user, once a minute): the same
+    write, returning only the user's own language choice, without building an ORM object
+    (with its session and commit, 1.9 -> 1.35 ms of CPU on SQLite here)."""
+    dialect = session.get_bind().dialect.name
+    stmt = _TOUCHES.get(dialect)
+    if stmt is None:
+        stmt = _TOUCHES[dialect] = _upsert(session).returning(User.language)
+    result = await session.execute(
+        stmt, _upsert_params(user_id, username, first_name, language_code))
+    return result.scalar_one()
+
+
+_TOUCHES: dict[str, Any] = {}
 
 
 async def set_language(session: AsyncSession, user_id: int, lang: str | None) -> User:

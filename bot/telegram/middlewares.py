@@ -132,7 +132,7 @@ class UserContext(BaseMiddleware):
             cached = self._seen.get(user.id)
             if (cached is None or now - cached[0] > self.REFRESH) and self.health.usable():
                 try:
-                    row = await users.upsert_user(
+                    language = await users.touch_user(
                         data["session"], user.id, username=user.username,
                         first_name=user.first_name, language_code=user.language_code)
                     # Committed at once: a short write transaction, and the row survives a
@@ -149,7 +149,7 @@ class UserContext(BaseMiddleware):
                     self.health.ok()
                     if len(self._seen) >= self.cache_size:
                         self._seen.clear()
-                    cached = self._seen[user.id] = (now, row.language)
+                    cached = self._seen[user.id] = (now, language)
                     wrote = True
             chosen = cached[1] if cached is not None else None
         lang = chosen or language_of(user.language_code if user else None, self.default_lang)

@@ -35,6 +35,7 @@ from bot.db import (
     record_vote,
     revisions,
     set_language,
+    touch_user,
     upgrade,
     upsert_user,
 )
@@ -250,6 +251,37 @@ async def test_upsert_user_inserts_then_updates(
         assert (stored.first_name, stored.blocked, stored.language) == ("Anna", False, "ru")
         assert stored.last_seen == user.last_seen
         assert stored.last_seen.tzinfo is not None
+        assert (await s.scalar(select(func.count()).select_from(User))) == 1
+
+
+async def test_touch_user_writes_what_upsert_user_writes(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The hot path's write (bot.telegram.middlewares.UserContext): creates the user,
+    refreshes names and last_seen, clears a block, keeps first_seen and the user's own
+    language, which it returns."""
+    async with sessions() as s:
+        assert await touch_user(s, 2**40, username="ann", first_name="Ann",
+                                language_code="en") is None
+        await s.commit()
+    async with sessions() as s:
+        first = await get_user(s, 2**40)
+        assert first is not None and first.first_seen == first.last_seen
+        assert first.first_seen.utcoffset() == timedelta(0)
+        assert await set_language(s, 2**40, "ru")
+        assert await mark_blocked(s, 2**40)
+        await s.commit()
+    await asyncio.sleep(0.01)
+    async with sessions() as s:
+        assert await touch_user(s, 2**40, username=None, first_name="Anna",
+                                language_code="de") == "ru"
+        await s.commit()
+    async with sessions() as s:
+        user = await get_user(s, 2**40)
+        assert (user.username, user.first_name, user.language_code, user.language) == \
+            (None, "Anna", "de", "ru")
+        assert user.blocked is False and user.blocked_at is None
+        assert user.first_seen == first.first_seen and user.last_seen > first.last_seen
         assert (await s.scalar(select(func.count()).select_from(User))) == 1
 
 

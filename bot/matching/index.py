@@ -49,7 +49,6 @@ DENSE_MIN_DOCS = 5_000
 MIN_NAME_PREFIX = 4
 MIN_ROOT = 6
 _CHUNK = 20_000  # phrasings normalised at a time while building
-INTENT_ALPHA = 0.5  # the naive Bayes' smoothing: phrasings added to each side of a count
 
 
 @dataclass(frozen=True)
@@ -65,9 +64,7 @@ class Params:
     # Out of scope when the best out-of-scope example's cosine is at least the best
     # phrasing's plus this.
     negative_margin: float = 0.05
-    # Candidates this close to the best are re-ordered by the words the KB uses for each
-    # (see ``_by_intent``).
-    intent_window: float = 0.05
+    centroid_power: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -115,7 +112,6 @@ class Index:
         for key, text in tail:
             grouped[key].append(text)
         self.keys: list[str] = list(grouped)
-        self._key_pos = {k: i for i, k in enumerate(self.keys)}
         self.vocab: dict[str, int] = {}
         self._sorted: list[str] = []
         word_freq: Counter[str] = Counter()
@@ -183,27 +179,19 @@ class Index:
         cols, indptr = x.indices, x.indptr
         # Entry-level document frequency: the distinct features of all an entry's phrasings.
         per_entry = sparse.csr_matrix(
-            (np.ones(len(cols), dtype=np.int32), cols.copy(),
+            (np.ones(len(cols), dtype=np.int8), cols.copy(),
              indptr[np.append(self.starts, n_docs)]), shape=(n_keys, n_feats))
         per_entry.sum_duplicates()
         # Counted over the docs' keys only: the tail is weighed as the entries weigh words.
         df = np.bincount(per_entry.indices[:per_entry.indptr[self.n_head]], minlength=n_feats)
+        del per_entry
+        self.in_head = df > 0  # features of the docs (the others only the tail has)
+        self.max_idf = math.log(self.n_head + 1) + 1.0
+        self.idf = np.log((self.n_head + 1) / (df + 1)) + 1.0
         prefixes = np.empty(n_feats, dtype="U1")
         for f, i in self.vocab.items():
             prefixes[i] = f[0]
         self.is_gram = prefixes == GRAM
-        # Per word feature (n-grams left out): the entries having it and in how many of
-        # their phrasings, feature-major; read by ``_by_intent``.
-        pe = per_entry.tocoo()
-        words = ~self.is_gram[pe.col]
-        self._phrasings_with = sparse.csr_matrix(
-            (pe.data[words], (pe.col[words], pe.row[words])), shape=(n_feats, n_keys))
-        self._phrasings_with.sort_indices()
-        self._n_phrasings = np.diff(np.append(self.starts, n_docs))
-        del per_entry, pe, words
-        self.in_head = df > 0  # features of the docs (the others only the tail has)
-        self.max_idf = math.log(self.n_head + 1) + 1.0
-        self.idf = np.log((self.n_head + 1) / (df + 1)) + 1.0
         self.factor = np.where(prefixes == FUNCTION, self.params.function_weight, 1.0)
         self.weight = self.idf * self.factor  # a feature's weight in the vectors
         del prefixes
@@ -234,6 +222,8 @@ class Index:
                                      shape=(n_docs, n_keys))
         ct = (self._xt @ member_t).tocsr()
         del member_t
+        if self.params.centroid_power != 1.0:
+            ct.data = ct.data ** self.params.centroid_power
         slices = [slice(p0, p0 + _CHUNK * 20) for p0 in range(0, len(ct.data), _CHUNK * 20)]
         norms = np.zeros(n_keys)
         for part in slices:
@@ -429,20 +419,17 @@ class Index:
 
     def rank_all(self, ranking: Ranking, limit: int = 5) -> list[Scored]:
         """The best keys of the docs and the tail together, for the question ``rank`` read
-        (no second analysis; no out-of-scope test: the tail is what the gate left out; no
-        re-ordering by intent: a news item's few texts, a title and a summary, are no sample
-        of how questions about it are worded)."""
+        (no second analysis; no out-of-scope test: the tail is what the gate left out)."""
         query = ranking.query
         if query is None:
             return []
         return self._ranked(query, len(self.keys),
                             self.coverage(query.words, tail=True) ** self.params.unknown_penalty,
-                            limit, intent=False)
+                            limit)
 
-    def _ranked(self, query: Query, n: int, coverage: float, limit: int,
-                intent: bool = True) -> list[Scored]:
-        """The first ``n`` keys scored: base, the fuzzy score of the best, the penalties,
-        the close ones re-ordered by intent (``_by_intent``) and the winner's lead."""
+    def _ranked(self, query: Query, n: int, coverage: float, limit: int) -> list[Scored]:
+        """The first ``n`` keys scored: base, the fuzzy score of the best, the penalties and
+        the winner's lead."""
         if self.params.name_penalty < 1.0:
             coverage *= self.params.name_penalty ** self.unknown_names(query.words)
         B, G = self.params.max_weight, self.params.fuzzy_weight
@@ -458,44 +445,11 @@ class Index:
         scored = [Scored(self.keys[e], float(((1 - G) * base[e] + G * known[e]) * coverage))
                   for e in candidates]
         scored.sort(key=lambda s: -s.score)
-        if intent and self.params.intent_window and len(scored) > 1:
-            scored = self._by_intent(query, scored)
         if scored:
             lead = scored[0].score - (scored[1].score if len(scored) > 1 else 0.0)
             top_score = min(1.0, scored[0].score + self.params.margin_weight * lead)
             scored[0] = Scored(scored[0].key, top_score)
         return scored[:limit]
-
-    def _by_intent(self, query: Query, scored: list[Scored]) -> list[Scored]:
-        """The candidates within ``intent_window`` of the best, re-ordered by how likely the
-        KB makes the question's words under each: naive Bayes over the share of an entry's
-        phrasings that have each word. Cosines reward an entry whose phrasings repeat one
-        topic word ("english" in most of the language entry's), so in "fees for MBBS in
-        english medium" the topic can outweigh the intent; the likelihood weighs a word by
-        how typical it is of each entry, and a word an entry never uses ("fee" for the
-        language entry) counts heavily against it. Only the order among the close changes:
-        they get the same scores, handed out in the new order, so the best score and the
-        gap to the runner-up, which the thresholds, the margin and the out-of-scope gate
-        read, stay as they were. (Widening the gap by the likelihood answered more
-        questions outright but also more wrongly.)"""
-        window = [s for s in scored if s.score >= scored[0].score - self.params.intent_window]
-        if len(window) < 2:
-            return scored
-        ids = np.array([self._key_pos[s.key] for s in window])
-        loglik = np.zeros(len(ids))
-        m = self._phrasings_with
-        for c in np.unique(query.cols[~self.is_gram[query.cols]]).tolist():
-            lo, hi = int(m.indptr[c]), int(m.indptr[c + 1])
-            count = np.zeros(len(ids))
-            if hi > lo:
-                have = m.indices[lo:hi]
-                pos = np.minimum(np.searchsorted(have, ids), hi - lo - 1)
-                count = np.where(have[pos] == ids, m.data[lo:hi][pos], 0)
-            loglik += np.log((count + INTENT_ALPHA) / (self._n_phrasings[ids] + 2 * INTENT_ALPHA))
-        order = np.argsort(-loglik, kind="stable").tolist()
-        return [Scored(window[i].key, window[rank].score) for rank, i in enumerate(order)
-                ] + scored[len(window):]
-
 
 def build(docs: Iterable[tuple[str, str]], synonyms=(), params: Params | None = None,
           negatives: Sequence[str] = ()) -> Index:

@@ -64,7 +64,6 @@ class Params:
     # Out of scope when the best out-of-scope example's cosine is at least the best
     # phrasing's plus this.
     negative_margin: float = 0.05
-    centroid_power: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -222,8 +221,6 @@ class Index:
                                      shape=(n_docs, n_keys))
         ct = (self._xt @ member_t).tocsr()
         del member_t
-        if self.params.centroid_power != 1.0:
-            ct.data = ct.data ** self.params.centroid_power
         slices = [slice(p0, p0 + _CHUNK * 20) for p0 in range(0, len(ct.data), _CHUNK * 20)]
         norms = np.zeros(n_keys)
         for part in slices:

@@ -76,9 +76,7 @@ class Scored:
 class Query:
     """One question as the index read it, shared by ``rank`` and ``rank_all``."""
     words: list[str]
-    features: frozenset[str]
-    cols: np.ndarray  # the known features' columns (dense ones left out) and weights
-    weights: np.ndarray
+    features: list[str]  # distinct
     best: np.ndarray  # per key (docs' and tail's), the best phrasing's cosine
     centroid: np.ndarray  # per key, the cosine with its centroid
     fuzzy: dict[int, float] = field(default_factory=dict)  # per key, once computed
@@ -395,8 +393,7 @@ class Index:
         if not len(cols):
             return Ranking([])
         best = np.maximum.reduceat(self._scores(self._xt, cols, w, self.n_docs), self.starts)
-        query = Query(words, frozenset(feats), cols, w, best,
-                      self._scores(self._ct, cols, w, len(self.keys)))
+        query = Query(words, feats, best, self._scores(self._ct, cols, w, len(self.keys)))
         head = best[:self.n_head]
         positive = float(head.max())
         hits = self._ranked(query, self.n_head,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -440,6 +440,18 @@ class _Sheet:
         self.complete = len(self.index) == len(columns)
         self.rows = rows[1:]
 
+    def filled(self) -> Iterator[tuple[int, tuple[Any, ...]]]:
+        """(row number as the spreadsheet shows it, values) of every row that is not blank."""
+        for offset, values in enumerate(self.rows):
+            if not _blank(values):
+                yield offset + 2, values
+
+    def read(self, row_no: int, values: tuple[Any, ...]) -> tuple[dict[str, Any], bool]:
+        """The row's cells by header, and whether they were all read without an error."""
+        before = len(self.errors)
+        cells = {c.header: self.cell(row_no, values, c) for c in self.columns}
+        return cells, len(self.errors) == before
+
     def error(self, row: int, col: int | None, what: str | None, message: str,
               level: str = "error") -> CellError:
         err = CellError(self.name, row, self.letter(col + 1) if col is not None else None,
@@ -675,13 +687,9 @@ def _same_text(old: str | None, new: str | None) -> bool:
 def _read_entries(sheet: _Sheet, current: KnowledgeBase, broken: set[str]) -> list[Entry]:
     out: list[Entry] = []
     by_header = {c.header: c for c in sheet.columns}
-    for offset, values in enumerate(sheet.rows):
-        row_no = offset + 2
-        if _blank(values):
-            continue
-        before = len(sheet.errors)
-        cells = {c.header: sheet.cell(row_no, values, c) for c in sheet.columns}
-        if len(sheet.errors) > before and cells["id"] is None:
+    for row_no, values in sheet.filled():
+        cells, read = sheet.read(row_no, values)
+        if not read and cells["id"] is None:
             continue
         entry_id = cells["id"]
         old = current.entries.get(entry_id) if entry_id else None
@@ -709,7 +717,7 @@ def _read_entries(sheet: _Sheet, current: KnowledgeBase, broken: set[str]) -> li
         raw["verified"] = cells["verified"] if cells["verified"] is not None else True
         if old is not None:  # what the sheet does not show stays as it is
             raw.update(action=old.action, news=list(old.news), aliases=list(old.aliases))
-        if len(sheet.errors) > before or raw["category"] is None:
+        if not read or raw["category"] is None:
             broken.add(entry_id)
             continue
         try:
@@ -738,13 +746,9 @@ def _entry_column(loc: tuple) -> Column | None:
 def _read_news(sheet: _Sheet, current: KnowledgeBase, broken: set[str]) -> list[NewsItem]:
     out: list[NewsItem] = []
     old_by_id = {n.id: n for n in current.news}
-    for offset, values in enumerate(sheet.rows):
-        row_no = offset + 2
-        if _blank(values):
-            continue
-        before = len(sheet.errors)
-        cells = {c.header: sheet.cell(row_no, values, c) for c in sheet.columns}
-        if len(sheet.errors) > before:
+    for row_no, values in sheet.filled():
+        cells, read = sheet.read(row_no, values)
+        if not read:
             if cells["id"]:
                 broken.add(cells["id"])
             continue
@@ -783,10 +787,7 @@ def _read_out_of_scope(sheet: _Sheet) -> list[Any]:
     from bot.knowledge import models
 
     out: list[Any] = []
-    for offset, values in enumerate(sheet.rows):
-        row_no = offset + 2
-        if _blank(values):
-            continue
+    for row_no, values in sheet.filled():
         lang_col, text_col = sheet.columns
         lang = sheet.cell(row_no, values, lang_col)
         text = sheet.cell(row_no, values, text_col)

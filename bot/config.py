@@ -193,6 +193,10 @@ class MatchingConfig(_Model):
     answer_threshold: float = Field(32.0, ge=0, le=100)
     suggest_threshold: float = Field(30.0, ge=0, le=100)
     margin: float = Field(6.0, ge=0, le=100)
+    distinct_margin: float = Field(
+        9.0, ge=0, le=100,
+        description="a runner-up this close that has words of the question the best entry "
+                    "lacks: ask too")
     max_suggestions: int = Field(3, ge=1, le=10)
     # Penalties for words the knowledge base has never seen (0 = off, see bot/matching).
     unknown_penalty: float = Field(0.5, ge=0, le=5)

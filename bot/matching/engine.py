@@ -225,6 +225,30 @@ class AnswerEngine:
         return MatchResult("answer", result.lang, score, self._news_entry,
                            candidates=((key, score), *result.candidates), news=item)
 
+    def _in_doubt(self, ranking: Ranking, hits: list[tuple[str, float]]) -> bool:
+        """Whether a runner-up is a real alternative to the best entry, by the question's
+        content words each explains (has in its phrasings): within ``margin`` unless it
+        explains nothing the best does not ("how much does health insurance cost?": the
+        fees entry explains only "cost"), within ``distinct_margin`` when it explains words
+        the best does not ("сколько стоит подготовительный курс и когда он начинается?":
+        deadlines leads on "когда начинается", the preparatory course has "подготовительный
+        курс")."""
+        cfg = self.config
+        best_id, best = hits[0]
+        rivals = [h for h in hits[1:] if h[1] >= cfg.suggest_threshold
+                  and best - h[1] < max(cfg.margin, cfg.distinct_margin)]
+        if not rivals or ranking.query is None:
+            return bool(rivals) and best - rivals[0][1] < cfg.margin
+        mine = self.index.explained(ranking.query, best_id)
+        for key, score in rivals:
+            theirs = self.index.explained(ranking.query, key)
+            if best - score < cfg.margin:
+                if not theirs < mine:  # as much as the best, or something else
+                    return True
+            elif theirs - mine:  # farther, but words of its own
+                return True
+        return False
+
     def _match_entries(self, text: str, lang: str) -> tuple[MatchResult, Ranking]:
         ranking = self.index.rank(text, limit=8)
         return self._decide(ranking, lang), ranking
@@ -245,8 +269,7 @@ class AnswerEngine:
             return MatchResult("fallback", lang, hits[0][1] if hits else 0.0,
                                candidates=candidates)
         best_id, best = hits[0]
-        close = [h for h in hits[1:] if h[1] >= cfg.suggest_threshold and best - h[1] < cfg.margin]
-        if best >= cfg.answer_threshold and not close:
+        if best >= cfg.answer_threshold and not self._in_doubt(ranking, hits):
             return MatchResult("answer", lang, best, self.kb.entries[best_id],
                                candidates=candidates)
         picks = [h[0] for h in hits if h[1] >= cfg.suggest_threshold][: cfg.max_suggestions]

@@ -37,7 +37,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from scipy import sparse
 
-from bot.matching.analyzer import FUNCTION, GRAM, NAME, Analyzer
+from bot.matching.analyzer import FUNCTION, GRAM, NAME, WORD, Analyzer
 from bot.matching.typos import Corrector
 from bot.text.normalize import proper_names
 
@@ -109,6 +109,7 @@ class Index:
         for key, text in tail:
             grouped[key].append(text)
         self.keys: list[str] = list(grouped)
+        self._key_index = {k: i for i, k in enumerate(self.keys)}
         self.vocab: dict[str, int] = {}
         self._sorted: list[str] = []
         word_freq: Counter[str] = Counter()
@@ -320,6 +321,23 @@ class Index:
         norm2 = np.bincount(g, weights=w * w, minlength=2)
         share = np.where(gram, 1 - self.params.word_weight, self.params.word_weight)
         return feats, c, w * np.sqrt(share) / np.sqrt(np.maximum(norm2, 1e-12))[g]
+
+    def explained(self, query: Query, key: str) -> frozenset[int]:
+        """The query's content words (their word columns) that ``key``'s phrasings have."""
+        k = self._key_index.get(key)
+        if k is None:
+            return frozenset()
+        ct = self._ct
+        out = []
+        for f in query.features:
+            if f[0] != WORD:
+                continue
+            col = self.vocab.get(f)
+            if col is None:
+                continue
+            if (ct.indices[ct.indptr[col]:ct.indptr[col + 1]] == k).any():
+                out.append(col)
+        return frozenset(out)
 
     def unknown_names(self, words: list[str]) -> int:
         """How many names of the question the index has never seen: "Harvard", "МГУ"."""

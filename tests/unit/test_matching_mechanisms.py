@@ -73,3 +73,59 @@ def test_falls_back(engine: AnswerEngine, question: str) -> None:
 ])
 def test_to_cyrillic(latin: str, cyrillic: str) -> None:
     assert to_cyrillic(latin) == cyrillic
+
+
+def test_explained_words_are_the_entries_own() -> None:
+    from bot.matching.index import Index
+
+    index = Index([("fees", "how much do the fees cost"), ("fees", "tuition price"),
+                   ("insurance", "how much does health insurance cost")])
+    query = index.rank("how much does health insurance cost", limit=2).query
+    words = {f for f in query.features if f.startswith("w")}
+
+    def explained(key: str) -> set[str]:
+        cols = index.explained(query, key)
+        return {f for f, c in index.vocab.items() if c in cols}
+
+    def feature(word: str) -> str:
+        return index.analyzer.word_features(word)[0]
+
+    health, insurance, cost = feature("health"), feature("insurance"), feature("cost")
+    assert {health, insurance, cost} <= explained("insurance") <= words
+    assert cost in explained("fees") and not {health, insurance} & explained("fees")
+    assert explained("fees") < explained("insurance")
+    assert index.explained(query, "no such key") == frozenset()
+
+
+@pytest.mark.parametrize("question,expected", [
+    # The runner-up explains only words the best entry explains too: no real doubt.
+    ("how much does health insurance cost for foreign students?",
+     "student_life.health_insurance"),
+    ("what papers are required for admission?", "admission.documents"),
+])
+def test_runner_up_that_explains_nothing_more_is_no_doubt(
+        engine: AnswerEngine, question: str, expected: str) -> None:
+    result = engine.match(question)
+    assert (result.kind, result.id) == ("answer", expected), result.candidates[:3]
+    # ...while the scores alone would have asked: the runner-up is within the margin.
+    (_, best), (_, second) = result.candidates[:2]
+    assert best - second < engine.config.margin
+
+
+def test_runner_up_explaining_as_much_is_still_a_choice(engine: AnswerEngine) -> None:
+    # "сколько лет" is both the university's age and the length of the studies.
+    result = engine.match("сколько лет университету?")
+    assert result.kind == "suggest"
+    assert {e.id for e in result.suggestions[:2]} == {"about.history", "programs.duration"}
+
+
+def test_runner_up_a_little_farther_with_words_of_its_own_is_a_choice(
+        engine: AnswerEngine) -> None:
+    # Deadlines lead on "когда начинается"; "подготовительный курс" is only the preparatory
+    # course's: beyond ``margin`` but within ``distinct_margin``, both are offered.
+    result = engine.match("когда начинается подготовительный курс и сколько он стоит?")
+    (_, best), (_, second) = result.candidates[:2]
+    assert engine.config.margin <= best - second < engine.config.distinct_margin
+    assert result.kind == "suggest"
+    assert {e.id for e in result.suggestions[:2]} == {"admission.deadlines",
+                                                      "admission.preparatory"}

@@ -197,6 +197,11 @@ class MatchingConfig(_Model):
         9.0, ge=0, le=100,
         description="a runner-up this close that has words of the question the best entry "
                     "lacks: ask too")
+    min_explained: float = Field(
+        0.3, ge=0, le=1,
+        description="the best entry must have at least this share (by IDF) of the "
+                    "question's content words; less: the question is about something else "
+                    "and falls back (0 = off)")
     max_suggestions: int = Field(3, ge=1, le=10)
     # Penalties for words the knowledge base has never seen (0 = off, see bot/matching).
     unknown_penalty: float = Field(0.5, ge=0, le=5)

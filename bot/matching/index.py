@@ -339,6 +339,22 @@ class Index:
                 out.append(col)
         return frozenset(out)
 
+    def explained_share(self, query: Query, key: str) -> float:
+        """Share (by IDF) of the query's content words that ``key`` explains, a word the
+        index has never seen weighing as much as the rarest, numbers left out: "how to
+        prepare for the USMLE step 1 in 3 months" shares a word or two with the diploma
+        entry, and is about something else."""
+        mine = self.explained(query, key)
+        total = got = 0.0
+        for f in query.features:
+            if f[0] != WORD or f[1:].isdigit():
+                continue
+            col = self.vocab.get(f)
+            weight = self.max_idf if col is None else float(self.idf[col])
+            total += weight
+            got += weight if col in mine else 0.0
+        return got / total if total else 1.0
+
     def unknown_names(self, words: list[str]) -> int:
         """How many names of the question the index has never seen: "Harvard", "МГУ"."""
         return sum(1 for w in words if w == NAME)

@@ -129,3 +129,33 @@ def test_runner_up_a_little_farther_with_words_of_its_own_is_a_choice(
     assert result.kind == "suggest"
     assert {e.id for e in result.suggestions[:2]} == {"admission.deadlines",
                                                       "admission.preparatory"}
+
+
+def test_explained_share_weighs_words_by_idf() -> None:
+    from bot.matching.index import Index
+
+    index = Index([("fees", "how much are the tuition fees"),
+                   ("visa", "how do I get a student visa"),
+                   ("dorm", "is there a student dormitory")])
+    query = index.rank("tuition fees for a student visa", limit=3).query
+    fees, visa = index.explained_share(query, "fees"), index.explained_share(query, "visa")
+    # The content words are tuition, fees (the fees entry's), student, visa (the visa
+    # entry's); "student" is in two entries, so it weighs less than the others.
+    assert fees + visa == pytest.approx(1.0)
+    assert 0.5 < fees < 1.0
+    assert index.explained_share(query, "dorm") < visa
+    # Numbers are no topic; words the index has never seen weigh as much as the rarest.
+    assert index.explained_share(index.rank("tuition fees 2025", 3).query, "fees") == 1.0
+    zebra = index.rank("tuition fees zebra", 3).query
+    assert index.explained_share(zebra, "fees") == pytest.approx(2 / 3, abs=0.1)
+
+
+@pytest.mark.parametrize("question", [
+    "how to prepare for the USMLE step 1 in 3 months",  # the diploma entry has "USMLE" only
+    "Translate hello to French.",  # the greeting has "hello", and nothing else of it
+])
+def test_question_mostly_about_something_else_falls_back(
+        engine: AnswerEngine, question: str) -> None:
+    assert engine.match(question).kind == "fallback"
+    loose = AnswerEngine(engine.kb, engine.config.model_copy(update={"min_explained": 0.0}))
+    assert loose.match(question).kind == "answer"  # what the scores alone would do

@@ -58,8 +58,9 @@ def test_shipped_file_has_both_languages() -> None:
 
 def test_a_question_closer_to_an_example_falls_back(tmp_path: Path) -> None:
     d = write_kb(tmp_path, {"categories.yaml": CATEGORIES, "entries.yaml": ENTRIES})
-    # Without the unknown-word penalty, so the examples alone make the difference.
-    cfg = MatchingConfig(unknown_penalty=0, name_penalty=1)
+    # Without the unknown-word penalty and the explained-share rule, so the examples alone
+    # make the difference.
+    cfg = MatchingConfig(unknown_penalty=0, name_penalty=1, min_explained=0)
     plain = AnswerEngine(load_knowledge(d)[0], cfg)
     question = "cheap hostel for tourists near the station"
     assert plain.match(question).kind != "fallback"

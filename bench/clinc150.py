@@ -12,8 +12,9 @@ val is at least --oos-target. Results are the mean of --draws random draws of th
 --oos-examples N gives the engine the first N out-of-scope training utterances (oos_train)
 as its out-of-scope examples, as knowledge/out_of_scope.yaml does for the bot.
 
-The engine's knowledge-base-specific knob, the penalty for unknown words (matching.
-unknown_penalty in config.yaml), is chosen on val too, from --penalties.
+The engine's knowledge-base-specific knobs, the penalty for unknown words (matching.
+unknown_penalty in config.yaml) and the share of a question the answered intent must explain
+(matching.min_explained), are chosen on val too, from --penalties and --min-explained.
 """
 
 from __future__ import annotations
@@ -52,11 +53,21 @@ def draw(train: list, k: int, seed: int) -> list[tuple[str, str]]:
     return docs
 
 
-def predict(index, items: list) -> list[tuple[str | None, float, str]]:
+def predict(index, items: list, min_explained: float = 0.0) -> list[tuple[str | None, float, str]]:
+    """(best key, score, intent) per query; the score is 0 when the question is out of
+    scope for the engine: closer to an out-of-scope example, or the best entry explains
+    less than ``min_explained`` of its words (matching.min_explained)."""
     out = []
     for text, intent in items:
-        hits = index.search(text, limit=1)
-        out.append((hits[0].key, hits[0].score, intent) if hits else (None, 0.0, intent))
+        ranking = index.rank(text, limit=1)
+        if not ranking.hits:
+            out.append((None, 0.0, intent))
+            continue
+        key, score = ranking.hits[0].key, ranking.hits[0].score
+        if ranking.out_of_scope or (
+                min_explained and index.explained_share(ranking.query, key) < min_explained):
+            score = 0.0
+        out.append((key, score, intent))
     return out
 
 
@@ -81,14 +92,16 @@ def choose_threshold(preds_in, preds_oos, oos_target: float) -> float:
 
 
 def run(data: dict, k: int, seed: int, params: Params, oos_target: float, split: str,
-        negatives: int = 0):
+        negatives: int = 0, min_explained: float = 0.0):
     examples = [text for text, _ in data["oos_train"][:negatives]]
     index = build(draw(data["train"], k, seed), params=params, negatives=examples)
-    val_in, val_oos = predict(index, data["val"]), predict(index, data["oos_val"])
+    val_in = predict(index, data["val"], min_explained)
+    val_oos = predict(index, data["oos_val"], min_explained)
     t = choose_threshold(val_in, val_oos, oos_target)
     if split == "val":
         return (*rates(val_in, val_oos, t), t)
-    test_in, test_oos = predict(index, data["test"]), predict(index, data["oos_test"])
+    test_in = predict(index, data["test"], min_explained)
+    test_oos = predict(index, data["oos_test"], min_explained)
     return (*rates(test_in, test_oos, t), t)
 
 
@@ -102,6 +115,8 @@ def main() -> None:
     ap.add_argument("--penalties", type=float, nargs="*", default=[0.0, 0.5, 1.0])
     ap.add_argument("--oos-examples", type=int, default=0, metavar="N",
                     help="the first N of oos_train as out-of-scope examples (0-100)")
+    ap.add_argument("--min-explained", type=float, nargs="*", default=[0.0, 0.3],
+                    help="matching.min_explained values to choose from on val")
     args = ap.parse_args()
     data = load(args.data)
     if args.tune:
@@ -115,21 +130,23 @@ def main() -> None:
         return
     print(f"CLINC150, {args.draws} draws, threshold on val (OOS recall >= {args.oos_target})")
     print("| K | in-scope accuracy | OOS recall | answer precision | threshold | "
-          "unknown_penalty | s/draw |")
-    print("|---|---|---|---|---|---|---|")
+          "unknown_penalty | min_explained | s/draw |")
+    print("|---|---|---|---|---|---|---|---|")
     for k in args.k:
-        val = {p: run(data, k, 0, Params(unknown_penalty=p), args.oos_target, "val",
-                      args.oos_examples)[0]
-               for p in args.penalties}
-        params = Params(unknown_penalty=max(val, key=val.get))
+        val = {(p, m): run(data, k, 0, Params(unknown_penalty=p), args.oos_target, "val",
+                           args.oos_examples, m)[0]
+               for p in args.penalties for m in args.min_explained}
+        penalty, min_explained = max(val, key=val.get)
+        params = Params(unknown_penalty=penalty)
         res, times = [], []
         for s in range(args.draws):
             t0 = time.perf_counter()
-            res.append(run(data, k, s, params, args.oos_target, "test", args.oos_examples))
+            res.append(run(data, k, s, params, args.oos_target, "test", args.oos_examples,
+                           min_explained))
             times.append(time.perf_counter() - t0)
         acc, rec, prec, thr = (statistics.mean(r[i] for r in res) for i in range(4))
         print(f"| {k} | {acc:.1%} | {rec:.1%} | {prec:.1%} | {thr * 100:.1f} | "
-              f"{params.unknown_penalty} | {statistics.mean(times):.1f} |", flush=True)
+              f"{penalty} | {min_explained} | {statistics.mean(times):.1f} |", flush=True)
 
 
 if __name__ == "__main__":

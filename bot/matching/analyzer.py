@@ -137,6 +137,11 @@ class Analyzer:
                 self._features[word] = feats
         return feats
 
+    def in_synonyms(self, word: str) -> bool:
+        """``word`` (or another form of it) is in a synonym group: a word of the KB's
+        vocabulary, never a typo ("docs" is not "does")."""
+        return word in self.synonyms or self.cached_stem(word) in self._stem_synonyms
+
     def is_neutral(self, word: str) -> bool:
         return word in stopwords.ALL or self.word_features(word) == ()
 

@@ -275,7 +275,7 @@ class Index:
         known = self.corrector.words
         out = []
         for w in raw:
-            if w in canonical or w in known:
+            if w in canonical or w in known or self.analyzer.in_synonyms(w):
                 out.append(w)
                 continue
             fixed = self.corrector.correct(w)

@@ -18,13 +18,15 @@ from tests.support.kb import ROOT
 # someone who saw only the entries' ids and titles, never tuned on. All must pass.
 EVAL = ROOT / "tests" / "eval"
 SETS = {name: yaml.safe_load((EVAL / f"{name}.yaml").read_text("utf-8"))
-        for name in ("questions", "holdout", "titles_only") if (EVAL / f"{name}.yaml").exists()}
+        for name in ("questions", "titles_dev", "holdout", "titles_only")
+        if (EVAL / f"{name}.yaml").exists()}
 # Per topic and language, after removing questions that coincide with KB phrasings (the
 # held-out set is smaller, and its short greetings all coincide: "Привет"; the titles-only
 # set has 80 questions for 32 entries).
-MIN_PER_TOPIC = {"questions": 5, "holdout": 0, "titles_only": 0}
+MIN_PER_TOPIC = {"questions": 5, "titles_dev": 0, "holdout": 0, "titles_only": 0}
 # Size: in-scope questions, out-of-scope questions per language and in all.
-MIN_SIZE = {"questions": (200, 20, 40), "holdout": (200, 20, 40), "titles_only": (75, 8, 20)}
+MIN_SIZE = {"questions": (200, 20, 40), "titles_dev": (100, 10, 30), "holdout": (200, 20, 40),
+            "titles_only": (75, 8, 20)}
 # Floors: top-1, answered outright, out-of-scope rejected; and at most this many in-scope
 # questions answered with a wrong entry. The first two sets keep the 90% floors they always
 # had, with floors for the rest at the measurement of 2026-12-03 (after the runner-up rule of
@@ -32,8 +34,10 @@ MIN_SIZE = {"questions": (200, 20, 40), "holdout": (200, 20, 40), "titles_only":
 # 95.3% / 95.2% / 0 wrong, holdout 96.6% / 93.7% / 90.0% / 1 wrong. The titles-only set's
 # floors are its measurements (91.1% / 87.3% / 90.0% / 0 wrong the first time the engine ever
 # saw it, 2026-12-03; 88.6% answered and 95.0% rejected with the two rules) less a small margin.
-FLOORS = {"questions": (0.90, 0.93, 0.93, 1), "holdout": (0.90, 0.92, 0.90, 2),
-          "titles_only": (0.88, 0.86, 0.90, 1)}
+# titles_dev (a second titles-only set, written 2026-12-03 to tune generalisation on; 101 in
+# scope / 30 out of scope): 95.0% / 90.1% / 90.0% / 0 wrong, less a small margin.
+FLOORS = {"questions": (0.90, 0.93, 0.93, 1), "titles_dev": (0.92, 0.87, 0.86, 1),
+          "holdout": (0.90, 0.92, 0.90, 2), "titles_only": (0.88, 0.86, 0.90, 1)}
 
 
 @pytest.fixture(scope="module")

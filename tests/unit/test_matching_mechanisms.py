@@ -159,3 +159,21 @@ def test_question_mostly_about_something_else_falls_back(
     assert engine.match(question).kind == "fallback"
     loose = AnswerEngine(engine.kb, engine.config.model_copy(update={"min_explained": 0.0}))
     assert loose.match(question).kind == "answer"  # what the scores alone would do
+
+
+def test_a_listed_synonym_is_never_corrected_as_a_typo() -> None:
+    from bot.matching.index import Index
+
+    # "docs" is one edit from "does", a word of the phrasings, and listed as a synonym.
+    index = Index([("documents", "what documents does the university need"),
+                   ("fees", "how much does it cost")],
+                  Analyzer([["documents", "docs", "papers"]]))
+    assert index.analyzer.in_synonyms("docs") and index.analyzer.in_synonyms("paper")
+    assert not index.analyzer.in_synonyms("does")
+    assert "docs" in index.query_words("list of docs needed")
+    assert index.search("list of docs needed", limit=1)[0].key == "documents"
+
+
+def test_short_informal_question_with_a_listed_abbreviation(engine: AnswerEngine) -> None:
+    result = engine.match("list of docs needed pls")
+    assert (result.kind, result.id) == ("answer", "admission.documents"), result.candidates[:3]

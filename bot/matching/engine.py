@@ -225,6 +225,24 @@ class AnswerEngine:
         return MatchResult("answer", result.lang, score, self._news_entry,
                            candidates=((key, score), *result.candidates), news=item)
 
+    def _explaining_first(self, ranking: Ranking,
+                          hits: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        """``hits`` with, first, the entry within ``margin`` of the best that explains
+        strictly more of the question's content words than the others before it: "How long
+        is the dentistry course?" is the duration entry's (how long, course, dentistry)
+        before the preparatory course's (how long, course), whatever the scores' order."""
+        cfg = self.config
+        if ranking.query is None or len(hits) < 2:
+            return hits
+        top, mine = 0, self.index.explained(ranking.query, hits[0][0])
+        for i in range(1, len(hits)):
+            if hits[0][1] - hits[i][1] >= cfg.margin or hits[i][1] < cfg.suggest_threshold:
+                break
+            theirs = self.index.explained(ranking.query, hits[i][0])
+            if theirs > mine:
+                top, mine = i, theirs
+        return [hits[top], *hits[:top], *hits[top + 1:]] if top else hits
+
     def _in_doubt(self, ranking: Ranking, hits: list[tuple[str, float]]) -> bool:
         """Whether a runner-up is a real alternative to the best entry, by the question's
         content words each explains (has in its phrasings): within ``margin`` unless it
@@ -271,6 +289,8 @@ class AnswerEngine:
                     self.index.explained_share(ranking.query, hits[0][0]) < cfg.min_explained)):
             return MatchResult("fallback", lang, hits[0][1] if hits else 0.0,
                                candidates=candidates)
+        hits = self._explaining_first(ranking, hits)
+        candidates = tuple(hits)
         best_id, best = hits[0]
         if best >= cfg.answer_threshold and not self._in_doubt(ranking, hits):
             return MatchResult("answer", lang, best, self.kb.entries[best_id],

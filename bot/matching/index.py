@@ -79,7 +79,9 @@ class Query:
     features: list[str]  # distinct
     best: np.ndarray  # per key (docs' and tail's), the best phrasing's cosine
     centroid: np.ndarray  # per key, the cosine with its centroid
+    word_cols: frozenset[int] = frozenset()  # the columns of its content words
     fuzzy: dict[int, float] = field(default_factory=dict)  # per key, once computed
+    explained: dict[int, frozenset[int]] = field(default_factory=dict)  # likewise
 
 
 @dataclass(frozen=True)
@@ -182,13 +184,19 @@ class Index:
         per_entry.sum_duplicates()
         # Counted over the docs' keys only: the tail is weighed as the entries weigh words.
         df = np.bincount(per_entry.indices[:per_entry.indptr[self.n_head]], minlength=n_feats)
-        del per_entry
         self.in_head = df > 0  # features of the docs (the others only the tail has)
         self.max_idf = math.log(self.n_head + 1) + 1.0
         self.idf = np.log((self.n_head + 1) / (df + 1)) + 1.0
         prefixes = np.empty(n_feats, dtype="U1")
         for f, i in self.vocab.items():
             prefixes[i] = f[0]
+        # Each key's word columns (sorted), for what of a question an entry explains.
+        is_word = (prefixes == WORD)[per_entry.indices]
+        rows = np.repeat(np.arange(n_keys, dtype=np.int32), np.diff(per_entry.indptr))
+        self._key_words = per_entry.indices[is_word].astype(np.int32)
+        self._key_words_at = np.zeros(n_keys + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows[is_word], minlength=n_keys), out=self._key_words_at[1:])
+        del per_entry, is_word, rows
         self.is_gram = prefixes == GRAM
         self.factor = np.where(prefixes == FUNCTION, self.params.function_weight, 1.0)
         self.weight = self.idf * self.factor  # a feature's weight in the vectors
@@ -327,17 +335,12 @@ class Index:
         k = self._key_index.get(key)
         if k is None:
             return frozenset()
-        ct = self._ct
-        out = []
-        for f in query.features:
-            if f[0] != WORD:
-                continue
-            col = self.vocab.get(f)
-            if col is None:
-                continue
-            if (ct.indices[ct.indptr[col]:ct.indptr[col + 1]] == k).any():
-                out.append(col)
-        return frozenset(out)
+        known = query.explained.get(k)
+        if known is not None:
+            return known
+        row = self._key_words[self._key_words_at[k]:self._key_words_at[k + 1]]
+        known = query.explained[k] = query.word_cols.intersection(row.tolist())
+        return known
 
     def explained_share(self, query: Query, key: str) -> float:
         """Share (by IDF) of the query's content words that ``key`` explains, a word the
@@ -427,7 +430,10 @@ class Index:
         if not len(cols):
             return Ranking([])
         best = np.maximum.reduceat(self._scores(self._xt, cols, w, self.n_docs), self.starts)
-        query = Query(words, feats, best, self._scores(self._ct, cols, w, len(self.keys)))
+        word_cols = frozenset(c for f, c in zip(feats, all_cols.tolist(), strict=True)
+                              if c >= 0 and f[0] == WORD)
+        query = Query(words, feats, best, self._scores(self._ct, cols, w, len(self.keys)),
+                      word_cols)
         head = best[:self.n_head]
         positive = float(head.max())
         hits = self._ranked(query, self.n_head,

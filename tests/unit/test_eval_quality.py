@@ -35,9 +35,10 @@ MIN_SIZE = {"questions": (200, 20, 40), "titles_dev": (100, 10, 30), "holdout": 
 # floors are its measurements (91.1% / 87.3% / 90.0% / 0 wrong the first time the engine ever
 # saw it, 2026-12-03; 88.6% answered and 95.0% rejected with the two rules) less a small margin.
 # titles_dev (a second titles-only set, written 2026-12-03 to tune generalisation on; 101 in
-# scope / 30 out of scope): 95.0% / 90.1% / 90.0% / 0 wrong, less a small margin.
-FLOORS = {"questions": (0.90, 0.93, 0.93, 1), "titles_dev": (0.92, 0.87, 0.86, 1),
-          "holdout": (0.90, 0.92, 0.90, 2), "titles_only": (0.88, 0.86, 0.90, 1)}
+# scope / 30 out of scope): 96.0% / 91.1% / 90.0% / 0 wrong, less a small margin; titles-only
+# 92.4% / 89.9% after the entry explaining more came first (AnswerEngine._explaining_first).
+FLOORS = {"questions": (0.90, 0.93, 0.93, 1), "titles_dev": (0.93, 0.88, 0.86, 1),
+          "holdout": (0.90, 0.92, 0.90, 2), "titles_only": (0.89, 0.87, 0.90, 1)}
 
 
 @pytest.fixture(scope="module")

@@ -177,3 +177,26 @@ def test_a_listed_synonym_is_never_corrected_as_a_typo() -> None:
 def test_short_informal_question_with_a_listed_abbreviation(engine: AnswerEngine) -> None:
     result = engine.match("list of docs needed pls")
     assert (result.kind, result.id) == ("answer", "admission.documents"), result.candidates[:3]
+
+
+def test_the_entry_explaining_more_comes_first(engine: AnswerEngine) -> None:
+    # The preparatory course scores a little higher on "how long" and "course"; the
+    # duration entry has those and "dentistry" too, so it is the answer.
+    question = "How long is the dentistry course?"
+    result = engine.match(question)
+    assert (result.kind, result.id) == ("answer", "programs.duration"), result.candidates[:3]
+    ranking = engine.index.rank(question, limit=3)
+    assert [h.key for h in ranking.hits[:2]] == ["admission.preparatory", "programs.duration"]
+    assert (engine.index.explained(ranking.query, "admission.preparatory")
+            < engine.index.explained(ranking.query, "programs.duration"))
+
+
+def test_explained_is_read_once_per_question_and_key() -> None:
+    from bot.matching.index import Index
+
+    index = Index([("fees", "how much are the tuition fees"), ("visa", "student visa")])
+    query = index.rank("tuition fees for a student visa", limit=2).query
+    first = index.explained(query, "fees")
+    assert index.explained(query, "fees") is first
+    assert index.explained(query, "visa") == {index.vocab[index.analyzer.word_features(w)[0]]
+                                              for w in ("student", "visa")}

@@ -188,7 +188,9 @@ class StaffConfig(_Model):
 
 class MatchingConfig(_Model):
     """Scores are 0-100. At or above ``answer_threshold`` the best entry is answered, unless
-    the runner-up is within ``margin``; from ``suggest_threshold`` up, "did you mean"."""
+    a runner-up is a real alternative (within ``margin``, or ``distinct_margin``: see
+    AnswerEngine._in_doubt); from ``suggest_threshold`` up, "did you mean"; a question the
+    best entry explains less than ``min_explained`` of falls back."""
 
     answer_threshold: float = Field(32.0, ge=0, le=100)
     suggest_threshold: float = Field(30.0, ge=0, le=100)

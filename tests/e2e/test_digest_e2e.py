@@ -259,15 +259,29 @@ async def test_ambiguous_failures_are_never_resent(tmp_path: Path) -> None:
         assert {rows[c].status for c in range(16, 41)} == {"sent"}
 
 
+async def wait_for_attempt(env, timeout: float = 60.0) -> None:
+    """Until a delivery records a failed attempt (the digest writer commits in batches)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        async with env.sessions() as s:
+            if (await s.execute(select(Delivery).where(Delivery.attempts >= 1))).first():
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no delivery attempt recorded in {timeout} s")
+
+
 async def test_a_refused_connection_is_retried(tmp_path: Path) -> None:
     """Nothing can have arrived when no connection was made: those are retried."""
     async with environment(tmp_path) as env:
         await seed_simple(env, 3)
         port = env.api.port
         await env.api.stop()  # connection refused until it is back
-        service = env.service()
+        # Retried every 50 ms at most and without a limit, so the outage may last as long
+        # as this machine needs to see a refused attempt recorded (a fixed sleep was too
+        # short on a loaded machine: no attempt had been made yet).
+        service = env.service(retries=10_000, max_delay=0.05)
         task = asyncio.create_task(service.run("daily", "refused"))
-        await asyncio.sleep(0.3)
+        await wait_for_attempt(env)
         await env.api.start(port=port)
         summary = await task
         await service.stop()

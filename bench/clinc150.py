@@ -64,10 +64,8 @@ def predict(index, items: list, min_explained: float = 0.0) -> list[tuple[str | 
             out.append((None, 0.0, intent))
             continue
         key, score = ranking.hits[0].key, ranking.hits[0].score
-        if ranking.out_of_scope or (
-                min_explained and index.explained_share(ranking.query, key) < min_explained):
-            score = 0.0
-        out.append((key, score, intent))
+        out.append((key, 0.0 if index.falls_back(ranking, key, min_explained) else score,
+                    intent))
     return out
 
 

@@ -281,14 +281,12 @@ class AnswerEngine:
                 hits[0] == serious[0] or serious[0][1] >= cfg.answer_threshold
                 or hits[0][1] - serious[0][1] < cfg.margin):
             hits = serious
-        candidates = tuple(hits)
         # Closer to an out-of-scope example (knowledge/out_of_scope.yaml) than to any entry,
         # or mostly about something the best entry does not speak of.
-        if (not hits or hits[0][1] < cfg.suggest_threshold or ranking.out_of_scope
-                or (ranking.query is not None and cfg.min_explained > 0 and
-                    self.index.explained_share(ranking.query, hits[0][0]) < cfg.min_explained)):
+        if (not hits or hits[0][1] < cfg.suggest_threshold
+                or self.index.falls_back(ranking, hits[0][0], cfg.min_explained)):
             return MatchResult("fallback", lang, hits[0][1] if hits else 0.0,
-                               candidates=candidates)
+                               candidates=tuple(hits))
         hits = self._explaining_first(ranking, hits)
         candidates = tuple(hits)
         best_id, best = hits[0]

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -347,15 +347,30 @@ class Index:
         index has never seen weighing as much as the rarest, numbers left out: "how to
         prepare for the USMLE step 1 in 3 months" shares a word or two with the diploma
         entry, and is about something else."""
-        mine = self.explained(query, key)
+        get = self.vocab.get
+        return self._idf_share((get(f) for f in query.features
+                                if f[0] == WORD and not f[1:].isdigit()),
+                               self.explained(query, key))
+
+    def falls_back(self, ranking: Ranking, key: str, min_explained: float) -> bool:
+        """The question is not ``key``'s, its best entry: it is closer to an out-of-scope
+        example than to any phrasing, or ``key`` explains less than ``min_explained`` of
+        it (``matching.min_explained``; 0 = off)."""
+        return ranking.out_of_scope or (
+            min_explained > 0 and ranking.query is not None
+            and self.explained_share(ranking.query, key) < min_explained)
+
+    def _idf_share(self, cols: Iterable[int | None],
+                   known: frozenset[int] | None = None) -> float:
+        """Share (by IDF) of content words, given by their columns, that are ``known`` (by
+        default: every word the index has); a word the index has never seen (None) weighs
+        as much as the rarest."""
         total = got = 0.0
-        for f in query.features:
-            if f[0] != WORD or f[1:].isdigit():
-                continue
-            col = self.vocab.get(f)
-            weight = self.max_idf if col is None else float(self.idf[col])
+        for col in cols:
+            weight = self.max_idf if col is None else self.idf[col]
             total += weight
-            got += weight if col in mine else 0.0
+            if col is not None and (known is None or col in known):
+                got += weight
         return got / total if total else 1.0
 
     def unknown_names(self, words: list[str]) -> int:
@@ -366,18 +381,15 @@ class Index:
         """Share (by IDF) of the query's content words the index knows (the entries', or
         with ``tail`` the tail's too). "How do I apply to Harvard?" is not a question about
         applying here: the unknown word is the subject."""
-        known = total = 0.0
-        for w in set(words):
-            feats = self.analyzer.word_features(w)
-            if not feats or feats[0][0] == FUNCTION or w.isdigit():
-                continue
-            col = self.vocab.get(feats[0])
-            if col is not None and not (tail or self.in_head[col]):
-                col = None
-            idf = self.idf[col] if col is not None else self.max_idf
-            total += idf
-            known += idf if col is not None else 0.0
-        return known / total if total else 1.0
+        def columns() -> Iterator[int | None]:
+            for w in set(words):
+                feats = self.analyzer.word_features(w)
+                if not feats or feats[0][0] == FUNCTION or w.isdigit():
+                    continue
+                col = self.vocab.get(feats[0])
+                yield col if col is not None and (tail or self.in_head[col]) else None
+
+        return self._idf_share(columns())
 
     @staticmethod
     def _scores(matrix: sparse.csr_matrix, cols: np.ndarray, w: np.ndarray, n: int):

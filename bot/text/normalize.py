@@ -17,6 +17,7 @@ _ASCII_NON_WORD = bytes(c if chr(c).isalnum() else 32 for c in range(256))
 # Letters glued to digits ("12th" -> "12 th"): the runs of digits and of other word
 # characters (words here hold nothing else).
 _RUNS = re.compile(r"\d+|[^\d ]+")
+_GLUED = re.compile(r"\d[^\d ]|[^\d ]\d")
 
 
 def normalize(text: str) -> str:
@@ -55,7 +56,7 @@ def _clean(text: str) -> str:
 def _join_runs(words: list[str]) -> str:
     """The words joined by single spaces, each split where letters meet digits."""
     joined = " ".join(words)
-    if joined.replace(" ", "").isalpha():  # no digits: most text, in two scans
+    if joined.replace(" ", "").isalpha() or not _GLUED.search(joined):  # most text
         return joined
     return " ".join(_RUNS.findall(joined))
 

@@ -24,6 +24,7 @@ from bot.db.handoffs import OpenConversations
 from bot.db.migrate import upgrade
 from bot.db.news import sync_kb_news
 from bot.db.question_log import QuestionLog
+from bot.db.user_refresh import UserRefresh
 from bot.digest.options import make_pacer
 from bot.i18n import Translator
 from bot.knowledge import load_knowledge
@@ -183,6 +184,7 @@ class App:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if not await self.inflight.wait_idle(timeout):
             log.warning("%d update(s) still running at shutdown", self.inflight.count)
+        await self.dispatcher["user_context"].close()
         await self.services.questions.close()
         if self.redis is not None:
             await self.redis.aclose()
@@ -226,7 +228,9 @@ def create_dispatcher(services: Services, *, metrics: Metrics | None = None,
     config = services.config
     inflight = InFlight(config.telegram.max_concurrent_updates)
     user_context = UserContext(services.translator, config.bot.default_language,
-                               health=services.questions.health)
+                               health=services.questions.health,
+                               refresh=UserRefresh(services.sessionmaker,
+                                                   health=services.questions.health))
     storage = None
     if redis is not None:
         from aiogram.fsm.storage.redis import RedisStorage

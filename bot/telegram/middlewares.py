@@ -16,6 +16,7 @@ from aiogram.types import Message, TelegramObject, Update, User
 
 from bot.db import users
 from bot.db.health import DbHealth, is_outage
+from bot.db.user_refresh import UserRefresh
 from bot.i18n import Translator, language_of
 from bot.telegram.flood import FloodCheck, Verdict
 
@@ -128,18 +129,39 @@ class UserContext(BaseMiddleware):
     REFRESH = 60.0
 
     def __init__(self, translator: Translator, default_lang: str = "en",
-                 cache_size: int = 50_000, health: DbHealth | None = None) -> None:
+                 cache_size: int = 50_000, health: DbHealth | None = None,
+                 refresh: UserRefresh | None = None) -> None:
         self.translator = translator
         self.health = health or DbHealth()
         self.default_lang = default_lang
         self.cache_size = cache_size
         self._seen: dict[int, tuple[float, str | None]] = {}  # id -> (written at, chosen lang)
+        # Users already known are refreshed in the background (bot.db.user_refresh).
+        self.refresh = refresh
+        if refresh is not None:
+            refresh.on_language = self._refreshed
+            refresh.on_gone = self._gone
+
+    async def close(self) -> None:
+        """Write the refreshes still queued."""
+        if self.refresh is not None:
+            await self.refresh.close()
 
     def forget(self, user_id: int) -> None:
         self._seen.pop(user_id, None)
 
     def remember_language(self, user_id: int, lang: str) -> None:
         self._seen[user_id] = (time.monotonic(), lang)
+
+    # A refresh's result counts only while the cache holds what it held when the refresh was
+    # queued (the token): a /language choice or a forget meanwhile is newer.
+    def _refreshed(self, user_id: int, lang: str | None, token: Any) -> None:
+        if self._seen.get(user_id) is token:
+            self._seen[user_id] = (token[0], lang)
+
+    def _gone(self, user_id: int, token: Any) -> None:
+        if self._seen.get(user_id) is token:
+            del self._seen[user_id]
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict) -> Any:
         user: User | None = data.get("event_from_user")
@@ -148,6 +170,11 @@ class UserContext(BaseMiddleware):
         if user is not None and not user.is_bot:
             now = time.monotonic()
             cached = self._seen.get(user.id)
+            if cached is not None and self.refresh is not None and now - cached[0] > self.REFRESH:
+                # Known: the row exists and the language is known; brought up to date later.
+                cached = self._seen[user.id] = (now, cached[1])
+                self.refresh.add(user.id, username=user.username, first_name=user.first_name,
+                                 language_code=user.language_code, token=cached)
             if (cached is None or now - cached[0] > self.REFRESH) and self.health.usable():
                 try:
                     language = await users.touch_user(

@@ -9,10 +9,10 @@ commit of its own on the update's path. Here the refreshes wait in a queue (one 
 a single task writes all that are waiting in one transaction, then reads back each user's
 language choice (another instance may have changed it) for the dispatcher's cache.
 
-A refresh never creates a user (one who used /forget meanwhile stays forgotten) and leaves
-the ``blocked`` flag alone (a user who writes again after blocking the bot was forgotten by
-the cache when the block was noticed, so their next update writes them in full). A refresh
-that cannot be written (the database is down) is dropped: the next minute brings another.
+A refresh never creates a user (one who used /forget meanwhile stays forgotten). Like the
+full write, it clears the ``blocked`` flag: a user who writes to us has evidently unblocked
+the bot (a digest in another process may have marked them blocked meanwhile). A refresh that
+cannot be written (the database is down) is dropped: the next minute brings another.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ MAX_BATCH = 500
 _USERS = User.__table__
 _UPDATE = _USERS.update().where(_USERS.c.id == bindparam("uid")).values(
     username=bindparam("u_username"), first_name=bindparam("u_first_name"),
-    language_code=bindparam("u_language_code"), last_seen=bindparam("u_last_seen"))
+    language_code=bindparam("u_language_code"), last_seen=bindparam("u_last_seen"),
+    blocked=False, blocked_at=None)
 
 
 class UserRefresh:

@@ -1,6 +1,7 @@
 """Refreshing known users in the background (bot.db.user_refresh), and the dispatcher's cache
 that uses it (UserContext): names and last_seen brought up to date in one batch, the language
-choice read back, nobody re-created, the blocked flag left alone, nothing on the update's path."""
+choice read back, nobody re-created, a blocked user who writes again unblocked, nothing on the
+update's path."""
 
 from __future__ import annotations
 
@@ -52,7 +53,8 @@ async def test_known_users_are_refreshed_in_one_batch(sessions) -> None:
         assert (one.username, one.language_code) == ("newest1", "en")
         assert (two.username, two.language, two.language_code) == ("new2", "ru", "ru")
         assert utcnow() - one.last_seen < timedelta(minutes=1)
-        assert three.blocked  # a refresh does not unblock
+        # Marked blocked (by a digest, say) and writing again: they unblocked the bot.
+        assert not three.blocked and three.blocked_at is None
         assert await s.get(User, 99) is None  # nor create
 
 

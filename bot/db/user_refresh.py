@@ -48,18 +48,19 @@ class UserRefresh:
         #: with the ``token`` their refresh was queued with.
         self.on_language: Callable[[int, str | None, Any], None] = lambda *_: None
         self.on_gone: Callable[[int, Any], None] = lambda *_: None
-        self.written = 0  # users refreshed (tests and logs read it)
+        self.written = 0  # users refreshed (tests read it)
         self.dropped = 0  # refreshes dropped while the database was down
-        self._pending: dict[int, tuple[dict[str, Any], Any]] = {}  # id -> (row, token)
+        # id -> (the UPDATE's parameters but last_seen, token)
+        self._pending: dict[int, tuple[dict[str, Any], Any]] = {}
         self._task: asyncio.Task | None = None
 
     def add(self, user_id: int, *, username: str | None, first_name: str | None,
             language_code: str | None, token: Any = None) -> None:
         """Queue a refresh (the latest one per user wins); returns at once. ``token`` comes
         back with the result (the caller tells by it whether the result is still news)."""
-        self._pending[user_id] = ({"id": user_id, "username": username,
-                                   "first_name": first_name, "language_code": language_code},
-                                  token)
+        self._pending[user_id] = ({"uid": user_id, "u_username": username,
+                                   "u_first_name": first_name,
+                                   "u_language_code": language_code}, token)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="user-refresh")
 
@@ -99,13 +100,13 @@ class UserRefresh:
 
     async def _write(self, rows: list[dict[str, Any]]) -> dict[int, str | None]:
         now = utcnow()
-        params = [{"uid": r["id"], "u_username": r["username"], "u_first_name": r["first_name"],
-                   "u_language_code": r["language_code"], "u_last_seen": now} for r in rows]
+        for row in rows:
+            row["u_last_seen"] = now
         async with self.sessionmaker() as session:
             # One executemany of a plain UPDATE: a user no longer stored matches no row.
-            await session.execute(_UPDATE, params)
+            await session.execute(_UPDATE, rows)
             found = await session.execute(
-                select(User.id, User.language).where(User.id.in_([r["id"] for r in rows])))
+                select(User.id, User.language).where(User.id.in_([r["uid"] for r in rows])))
             languages = {uid: lang for uid, lang in found}
             await session.commit()
         return languages

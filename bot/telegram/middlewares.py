@@ -77,7 +77,8 @@ class DbSession(BaseMiddleware):
     """One AsyncSession per update, committed when the handler returns.
 
     Most updates never use it: a question is stored by the batched writer
-    (bot.db.question_log) and the user row is written at most once a minute. So handlers
+    (bot.db.question_log) and a known user's row is refreshed in the background
+    (bot.db.user_refresh). So handlers
     get a :class:`LazySession`, which makes the session on first use (making one, with its
     ORM Session inside, and checking it afterwards was about 2% of the bot's CPU per
     question on the bench); one that was used is committed when a transaction is open or

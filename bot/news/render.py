@@ -9,6 +9,7 @@ links. Whatever comes out passes :func:`bot.text.tghtml.problems`.
 
 from __future__ import annotations
 
+import functools
 import html
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
@@ -42,7 +43,13 @@ def safe_html(text: str | None, trusted: bool) -> str:
     """Trusted text is HTML already (kept unless Telegram would reject it, then shown as
     its plain text). Untrusted text must be escaped plain text (entities, no tags); else it
     is taken for raw text and escaped."""
-    text = (text or "").strip()
+    return _safe_html((text or "").strip(), trusted)
+
+
+@functools.lru_cache(maxsize=1024)
+def _safe_html(text: str, trusted: bool) -> str:
+    # The same items are shown again and again (every "what's new?"): checking their HTML
+    # was ~0.3 ms a list. A pure function of its arguments, so a cache cannot go stale.
     if tghtml.problems(text):
         return tghtml.escape(tghtml.plain_text(text) if trusted else text)
     if trusted or "<" not in text:

@@ -21,15 +21,18 @@ of CPU per question, as much as the answer engine.
 
 What changes is the cost: one context dict shared by the walk (copied only where a filter
 adds data, and once for the handler that runs), no wrappers where there are no middlewares,
-and a ``Command`` filter answers "no" without parsing when the text does not start with one
-of its prefixes (which is what parsing concludes). Routers, filters and handlers are
-aiogram's own objects; anything this does not recognise (a synchronous filter, a magic
-filter) goes through aiogram's code. tests/unit/test_fast_dispatch.py compares the two
-dispatchers on the same routers.
+a ``Command`` filter answers "no" without parsing when the text does not start with one
+of its prefixes (which is what parsing concludes), and a router whose handlers all begin
+with a ``Command`` filter (sub-routers included) is passed over whole for such a text:
+a free-text question skips a dozen command routers, their root filters unrun. Routers,
+filters and handlers are aiogram's own objects; anything this does not recognise (a
+synchronous filter, a magic filter) goes through aiogram's code.
+tests/unit/test_fast_dispatch.py compares the two dispatchers on the same routers.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from aiogram import Dispatcher, Router
@@ -70,6 +73,9 @@ async def _propagate(router: Router, update_type: str, event: TelegramObject,
     observer = router.observers.get(update_type)
     if observer is not None and observer.outer_middleware._middlewares:
         return await router.propagate_event(update_type=update_type, event=event, **ctx)
+    prefixes = _commands_only(router, update_type)
+    if prefixes is not None and not _starts_with(prefixes, event):
+        return UNHANDLED  # only commands below, and this is not one: nothing would match
     outer = ctx
     saved = ctx.get("event_router", _MISSING), ctx.get("handler", _MISSING)
     ctx["event_router"] = router
@@ -149,6 +155,49 @@ async def _check(filters: list[FilterObject], event: TelegramObject,
             else:
                 data.update(check)
     return True, data
+
+
+_COMMANDS_ONLY: weakref.WeakKeyDictionary[Router, dict[str, str | None]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _commands_only(router: Router, update_type: str) -> str | None:
+    """The command prefixes of a router whose every handler, its sub-routers' included,
+    begins with a ``Command`` filter (and that has no outer middlewares below); None when
+    some handler could take other events. Such a router cannot handle a message that does
+    not start with one of those prefixes: its root filters would only decide which of its
+    handlers are tried, and each would answer no. Worked out once per router (the routers
+    are assembled before polling starts)."""
+    known = _COMMANDS_ONLY.setdefault(router, {})
+    if update_type not in known:
+        known[update_type] = _prefixes(router, update_type)
+    return known[update_type]
+
+
+def _prefixes(router: Router, update_type: str) -> str | None:
+    observer = router.observers.get(update_type)
+    found = ""
+    if observer is not None:
+        if observer.outer_middleware._middlewares:
+            return None
+        for handler in observer.handlers:
+            first = handler.filters[0].callback if handler.filters else None
+            if type(first) not in _COMMANDS:
+                return None
+            found += "".join(p for p in first.prefix if p not in found)
+    for sub in router.sub_routers:
+        below = _commands_only(sub, update_type)
+        if below is None:
+            return None
+        found += "".join(p for p in below if p not in found)
+    return found
+
+
+def _starts_with(prefixes: str, event: TelegramObject) -> bool:
+    if not isinstance(event, Message):
+        return True  # only messages are known not to be commands
+    text = (event.text or event.caption or "").lstrip()
+    return bool(text) and text[0] in prefixes
 
 
 #: Filters whose answer for a text without one of their prefixes is known: parse_command

@@ -30,6 +30,16 @@ class Tag(Filter):
         return self.data or True
 
 
+class Counted(Filter):
+    """A root filter that counts its calls and passes (with data) for the admin's id."""
+
+    calls = 0
+
+    async def __call__(self, message: Message) -> bool | dict:
+        Counted.calls += 1
+        return {"root": "admin"} if message.from_user and message.from_user.id == 5 else False
+
+
 class Inner(BaseMiddleware):
     def __init__(self, name: str) -> None:
         self.name = name
@@ -60,6 +70,14 @@ def build(cls: type[Dispatcher]) -> Dispatcher:
         return handler
 
     dp = cls(n=7)
+    # Only commands, below a root filter, with a sub-router of commands (one a "!" prefix):
+    admin = Router(name="admin")
+    admin.message.filter(Counted())
+    admin.message.middleware(Inner("a"))
+    admin.message.register(record("admin_stats"), Command("stats"), Tag("stats"))
+    admin_more = Router(name="admin_more")
+    admin_more.message.register(record("admin_ban"), Command("ban", prefix="!"))
+    admin.include_router(admin_more)
     commands = Router(name="commands")
     commands.message.register(record("start"), CommandStart())
     commands.message.register(record("help"), Command("help", "h", prefix="/!"))
@@ -83,7 +101,7 @@ def build(cls: type[Dispatcher]) -> Dispatcher:
     text.callback_query.register(record("callback"))
     rest = Router(name="rest")
     rest.message.register(record("rest"))
-    dp.include_routers(commands, staff, guarded, text, rest)
+    dp.include_routers(admin, commands, staff, guarded, text, rest)
     return dp
 
 
@@ -93,7 +111,8 @@ def message(text: str | None, caption: str | None = None) -> Update:
         chat=Chat(id=5, type="private"), from_user=User(id=5, is_bot=False, first_name="A")))
 
 
-TEXTS = ["/start", "/start payload", "  /help me", "!h", "/h@other_bot x", "/help@this_bot",
+TEXTS = ["/stats", "!ban", "/ban", "!stats x", "/stats@this_bot", "/stats@other_bot",
+         "/start", "/start payload", "  /help me", "!h", "/h@other_bot x", "/help@this_bot",
          "/reload",
          "staff /reload", "/reload staff", "staff x y", "staff x", "staff deep",
          "staff deep skip-nested", "guard", "block guard", "a b", "a", "b a skip-first",
@@ -115,6 +134,23 @@ async def test_same_handler_and_data_as_aiogram(text: str | None) -> None:
             expected = await build(Dispatcher).feed_update(bot, update)
             got = await build(FastDispatcher).feed_update(bot, update)
             assert got == expected, text
+    finally:
+        await bot.session.close()
+
+
+async def test_routers_of_commands_only_are_passed_over_for_other_text() -> None:
+    bot = offline_bot()
+    try:
+        fast = build(FastDispatcher)
+        Counted.calls = 0
+        assert (await fast.feed_update(bot, message("plain")))[0] == "any_text"
+        assert (await fast.feed_update(bot, message(None, caption="plain")))[0] == "rest"
+        assert Counted.calls == 0  # the admin router's root filter was not even run
+        assert (await fast.feed_update(bot, message("!ban")))[0] == "admin_ban"
+        assert Counted.calls == 1
+        Counted.calls = 0
+        await build(Dispatcher).feed_update(bot, message("plain"))
+        assert Counted.calls == 1  # aiogram runs it, and it changes nothing
     finally:
         await bot.session.close()
 

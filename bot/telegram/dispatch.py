@@ -193,20 +193,19 @@ def _prefixes(router: Router, update_type: str) -> str | None:
     return found
 
 
-def _starts_with(prefixes: str, event: TelegramObject) -> bool:
-    if not isinstance(event, Message):
-        return True  # only messages are known not to be commands
-    text = (event.text or event.caption or "").lstrip()
-    return bool(text) and text[0] in prefixes
-
-
 #: Filters whose answer for a text without one of their prefixes is known: parse_command
 #: begins with extract_command + validate_prefix, which fail (CommandException: False).
 _COMMANDS = (Command, CommandStart)
 
 
 def _may_be_command(flt: Command, event: TelegramObject) -> bool:
+    return _starts_with(flt.prefix, event)
+
+
+def _starts_with(prefixes: str, event: TelegramObject) -> bool:
+    """Whether ``event`` may be a command with one of these prefixes (only a message's text
+    or caption is known not to be one; for other events Command decides itself)."""
     if not isinstance(event, Message):
-        return True  # Command says False itself; nothing to save
+        return True
     text = (event.text or event.caption or "").lstrip()
-    return bool(text) and text[0] in flt.prefix
+    return bool(text) and text[0] in prefixes

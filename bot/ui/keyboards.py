@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 import weakref
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
-from aiogram.filters.callback_data import CallbackData
+from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.db.models import FREQUENCIES
@@ -116,26 +118,28 @@ def url_buttons(text: str) -> list[InlineKeyboardButton]:
     return out
 
 
-class _EntryRows:
-    """The rows of an answer's keyboard that depend on the entry and language alone (its
-    web links, parsed out of the answer's HTML, news items, related entries), built once
-    per entry and language of the live KB. Only the KB they were built from is held, and
-    weakly: a reload starts afresh. The buttons are never changed once built."""
+class _PerEntry:
+    """What ``build(entry, kb, *args)`` makes of one entry of the live KB, kept by the
+    entry's id and ``key``: built once. Only the KB it was built from is held, and weakly:
+    a reload starts afresh. An entry that is not the KB's own is built every time and not
+    kept. What is kept is never changed."""
 
-    def __init__(self) -> None:
+    def __init__(self, build: Callable[..., Any]) -> None:
+        self.build = build
         self.kb: weakref.ref[KnowledgeBase] | None = None
-        self.rows: dict[tuple[str, str], list[list[InlineKeyboardButton]]] = {}
+        self.made: dict[tuple, Any] = {}
 
-    def __call__(self, entry: Entry, kb: KnowledgeBase,
-                 lang: str) -> list[list[InlineKeyboardButton]]:
+    def __call__(self, entry: Entry, kb: KnowledgeBase, key: tuple, *args: Any) -> Any:
         if self.kb is None or self.kb() is not kb:
-            self.kb, self.rows = weakref.ref(kb), {}
-        rows = self.rows.get((entry.id, lang))
-        if rows is None or kb.entries.get(entry.id) is not entry:
-            rows = _build_entry_rows(entry, kb, lang)
-            if kb.entries.get(entry.id) is entry:
-                self.rows[(entry.id, lang)] = rows
-        return rows
+            self.kb, self.made = weakref.ref(kb), {}
+        live = kb.entries.get(entry.id) is entry
+        key = (entry.id, *key)
+        if live and key in self.made:
+            return self.made[key]
+        made = self.build(entry, kb, *args)
+        if live:
+            self.made[key] = made
+        return made
 
 
 def _build_entry_rows(entry: Entry, kb: KnowledgeBase,
@@ -154,20 +158,26 @@ def _build_entry_rows(entry: Entry, kb: KnowledgeBase,
     return rows
 
 
-_entry_rows = _EntryRows()
+#: The rows of an answer's keyboard that depend on the entry and language alone (its web
+#: links, parsed out of the answer's HTML, news items, related entries).
+_entry_rows = _PerEntry(_build_entry_rows)
 
 
 def answer_keyboard(entry: Entry, kb: KnowledgeBase, lang: str, t: Translate, *,
                     category: str = "", question_id: int = 0) -> InlineKeyboardMarkup:
     """The answer's web links, linked news items, related entries, 👍/👎, then Back (when
     browsing) or Ask + Main menu."""
-    return _answer_templates(entry, kb, lang, t, category).make(question_id)
+    key = (lang, category, *(t(k) for k in _ANSWER_LABELS))  # new labels, a new template
+    template = _answer_templates(entry, kb, key, lang, t, category)
+    if template is None:
+        return _build_answer_keyboard(entry, kb, lang, t, category, question_id)
+    return template.make(question_id)
 
 
 def _build_answer_keyboard(entry: Entry, kb: KnowledgeBase, lang: str, t: Translate,
                            category: str, question_id: int) -> InlineKeyboardMarkup:
     b = _Rows()
-    b.rows.extend(_entry_rows(entry, kb, lang))
+    b.rows.extend(_entry_rows(entry, kb, (lang,), lang))
     b.row(InlineKeyboardButton(text=t("btn-vote-up"), callback_data=Vote(
               entry=entry.id, up=True, q=question_id).pack()),
           InlineKeyboardButton(text=t("btn-vote-down"), callback_data=Vote(
@@ -219,45 +229,14 @@ class _AnswerTemplate:
         suffix = str(question_id)
         for r, c, prefix in self.packed:
             data = prefix + suffix
-            if len(data.encode()) > MAX_CALLBACK_BYTES:
+            if len(data.encode()) > MAX_CALLBACK_LENGTH:
                 raise ValueError(f"callback data too long: {data!r}")
             rows[r][c] = rows[r][c].model_copy(update={"callback_data": data})
         return self.markup.model_copy(update={"inline_keyboard": rows})
 
 
-class _AnswerTemplates:
-    """Templates of the live KB (held weakly, like ``_EntryRows``), by entry, language,
-    category and the labels the translator gives (a new translation, a new template)."""
-
-    def __init__(self) -> None:
-        self.kb: weakref.ref[KnowledgeBase] | None = None
-        self.templates: dict[tuple, _AnswerTemplate | None] = {}
-
-    def __call__(self, entry: Entry, kb: KnowledgeBase, lang: str, t: Translate,
-                 category: str) -> _AnswerTemplate | _Full:
-        if self.kb is None or self.kb() is not kb:
-            self.kb, self.templates = weakref.ref(kb), {}
-        key = (entry.id, lang, category, *(t(k) for k in _ANSWER_LABELS))
-        if key in self.templates and kb.entries.get(entry.id) is entry:
-            found = self.templates[key]
-        else:
-            found = _AnswerTemplate.build(entry, kb, lang, t, category)
-            if kb.entries.get(entry.id) is entry:
-                self.templates[key] = found
-        return found or _Full(entry, kb, lang, t, category)
-
-
-class _Full:
-    def __init__(self, *args: object) -> None:
-        self.args = args
-
-    def make(self, question_id: int) -> InlineKeyboardMarkup:
-        return _build_answer_keyboard(*self.args, question_id)
-
-
 _ANSWER_LABELS = ("btn-vote-up", "btn-vote-down", "btn-back", "btn-main-menu", "btn-ask-team")
-MAX_CALLBACK_BYTES = 64  # Telegram's limit, as CallbackData.pack checks it
-_answer_templates = _AnswerTemplates()
+_answer_templates = _PerEntry(_AnswerTemplate.build)
 
 
 def suggestions_keyboard(entries: tuple[Entry, ...] | list[Entry], lang: str, t: Translate,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"  # the shipped KB
+BIG_ID = 9_223_372_036_854_775_807  # BIGINT's maximum: the largest question id
 
 CATEGORIES = """
 categories:

@@ -12,9 +12,7 @@ from bot.i18n import LANGUAGES, Translator
 from bot.knowledge import load_knowledge
 from bot.telegram.session import JsonSession
 from bot.ui import callbacks, keyboards
-from tests.support.kb import ROOT
-
-BIG_ID = 9_223_372_036_854_775_807
+from tests.support.kb import BIG_ID, ROOT
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from bot.telegram.middlewares import InFlight
 from bot.text.split import split_message
 from bot.text.tghtml import MAX_MESSAGE, plain_text, problems, visible_length
 from bot.ui import callbacks, keyboards
-from tests.support.kb import ROOT
+from tests.support.kb import BIG_ID, ROOT
 
 
 def words(text: str) -> str:
@@ -345,7 +345,6 @@ def test_callback_prefixes_are_unique() -> None:
     assert all(re.fullmatch(r"[a-z]+\d", p) for p in prefixes)
 
 
-BIG_ID = 9_223_372_036_854_775_807  # BIGINT's maximum: the largest question id
 
 
 def test_keyboards_of_every_entry_fit(kb) -> None:

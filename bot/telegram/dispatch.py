@@ -32,7 +32,6 @@ tests/unit/test_fast_dispatch.py compares the two dispatchers on the same router
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 from aiogram import Dispatcher, Router
@@ -46,6 +45,11 @@ _MISSING = object()
 
 
 class FastDispatcher(Dispatcher):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: update type -> router -> its command prefixes, or None (see _commands_only).
+        self._commands_only: dict[str, dict[Router, str | None]] = {}
+
     async def _propagate_event(self, observer: TelegramEventObserver | None,
                                update_type: str, event: TelegramObject, **kwargs: Any) -> Any:
         # The dispatcher itself: aiogram's way (its own observers rarely have handlers).
@@ -59,21 +63,27 @@ class FastDispatcher(Dispatcher):
                 return UNHANDLED
             if response is not UNHANDLED:
                 return response
+        only = self._commands_only.get(update_type)
+        if only is None:
+            only = self._commands_only[update_type] = {}
         for router in self.sub_routers:
-            response = await _propagate(router, update_type, event, kwargs)
+            response = await _propagate(router, update_type, event, kwargs, only)
             if response is not UNHANDLED:
                 return response
         return UNHANDLED
 
 
 async def _propagate(router: Router, update_type: str, event: TelegramObject,
-                     ctx: dict[str, Any]) -> Any:
+                     ctx: dict[str, Any], only: dict[Router, str | None]) -> Any:
     """Router.propagate_event(update_type, event, **ctx) without the copies. ``ctx`` is the
-    caller's: whatever is added for this router goes into a copy."""
+    caller's: whatever is added for this router goes into a copy. ``only`` keeps what
+    _commands_only found for each router (for this update type)."""
     observer = router.observers.get(update_type)
     if observer is not None and observer.outer_middleware._middlewares:
         return await router.propagate_event(update_type=update_type, event=event, **ctx)
-    prefixes = _commands_only(router, update_type)
+    prefixes = only.get(router, _MISSING)
+    if prefixes is _MISSING:
+        prefixes = only[router] = _commands_only(router, update_type)
     if prefixes is not None and not _starts_with(prefixes, event):
         return UNHANDLED  # only commands below, and this is not one: nothing would match
     outer = ctx
@@ -95,7 +105,7 @@ async def _propagate(router: Router, update_type: str, event: TelegramObject,
                 if response is not UNHANDLED:
                     return response
         for sub in router.sub_routers:
-            response = await _propagate(sub, update_type, event, ctx)
+            response = await _propagate(sub, update_type, event, ctx, only)
             if response is not UNHANDLED:
                 return response
         return UNHANDLED
@@ -157,24 +167,13 @@ async def _check(filters: list[FilterObject], event: TelegramObject,
     return True, data
 
 
-_COMMANDS_ONLY: weakref.WeakKeyDictionary[Router, dict[str, str | None]] = (
-    weakref.WeakKeyDictionary())
-
-
 def _commands_only(router: Router, update_type: str) -> str | None:
     """The command prefixes of a router whose every handler, its sub-routers' included,
     begins with a ``Command`` filter (and that has no outer middlewares below); None when
     some handler could take other events. Such a router cannot handle a message that does
     not start with one of those prefixes: its root filters would only decide which of its
     handlers are tried, and each would answer no. Worked out once per router (the routers
-    are assembled before polling starts)."""
-    known = _COMMANDS_ONLY.setdefault(router, {})
-    if update_type not in known:
-        known[update_type] = _prefixes(router, update_type)
-    return known[update_type]
-
-
-def _prefixes(router: Router, update_type: str) -> str | None:
+    are assembled before polling starts: FastDispatcher keeps the answer)."""
     observer = router.observers.get(update_type)
     found = ""
     if observer is not None:

@@ -14,6 +14,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.db.models import FREQUENCIES
 from bot.i18n import LANGUAGES, Translate
 from bot.knowledge import Entry, KnowledgeBase
+from bot.telegram.session import prepare_markup
 from bot.text.tghtml import links
 from bot.ui.callbacks import (
     Ask,
@@ -200,7 +201,10 @@ class _AnswerTemplate:
     validating the whole keyboard was ~0.15 ms of every answer."""
 
     def __init__(self, markup: InlineKeyboardMarkup, packed: list[tuple[int, int, str]]):
-        self.markup = markup
+        # With its request JSON, copied the same way: the JSON session sends that instead
+        # of serialising the keyboard at every answer (bot.telegram.session.PreparedMarkup).
+        self.markup = prepare_markup(markup)
+        self.rows_json = (self.markup.request_json or {}).get("inline_keyboard")
         self.packed = packed  # (row, column, callback data without the question id)
 
     @classmethod
@@ -226,13 +230,19 @@ class _AnswerTemplate:
         if not question_id:
             return self.markup
         rows = [list(row) for row in self.markup.inline_keyboard]
+        rows_json = None if self.rows_json is None else [*self.rows_json]
         suffix = str(question_id)
         for r, c, prefix in self.packed:
             data = prefix + suffix
             if len(data.encode()) > MAX_CALLBACK_LENGTH:
                 raise ValueError(f"callback data too long: {data!r}")
             rows[r][c] = rows[r][c].model_copy(update={"callback_data": data})
-        return self.markup.model_copy(update={"inline_keyboard": rows})
+            if rows_json is not None:
+                if rows_json[r] is self.rows_json[r]:
+                    rows_json[r] = [*rows_json[r]]
+                rows_json[r][c] = {**rows_json[r][c], "callback_data": data}
+        markup = self.markup.model_copy(update={"inline_keyboard": rows})
+        return markup if rows_json is None else markup.with_json({"inline_keyboard": rows_json})
 
 
 _ANSWER_LABELS = ("btn-vote-up", "btn-vote-down", "btn-back", "btn-main-menu", "btn-ask-team")

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
+import pytest
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.methods import SendDocument, SendMessage
-from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.telegram.replies import NO_PREVIEW
-from bot.telegram.session import JsonSession
+from bot.telegram.session import (
+    JsonSession,
+    PreparedMarkup,
+    SendMessageUnread,
+    prepare_markup,
+)
 
 TOKEN = "123456789:TESTtestTESTtestTESTtestTESTtest123"
 
@@ -42,3 +51,85 @@ def test_uploads_fall_back_to_multipart():
     bot, session = make_bot()
     method = SendDocument(chat_id=42, document=BufferedInputFile(b"x", filename="a.txt"))
     assert session.json_body(bot, method) is None
+
+
+def _keyboard(data: str = "v1:up:7") -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[
+        [InlineKeyboardButton(text="🌐 Site", url="https://www.bsmu.by/")],
+        [InlineKeyboardButton(text="👍", callback_data=data)]])
+
+
+def test_a_prepared_keyboard_is_sent_as_its_json_and_reads_as_the_model():
+    bot, session = make_bot()
+    plain = _keyboard()
+    prepared = prepare_markup(plain)
+    assert type(prepared) is PreparedMarkup
+    assert prepared == plain and plain == prepared  # the same keyboard
+    assert prepared.request_json == {"inline_keyboard": [
+        [{"text": "🌐 Site", "url": "https://www.bsmu.by/"}],
+        [{"text": "👍", "callback_data": "v1:up:7"}]]}
+    bodies = [session.json_body(bot, SendMessage(chat_id=42, text="Fees", reply_markup=m,
+                                                 link_preview_options=NO_PREVIEW))
+              for m in (plain, prepared)]
+    assert json.loads(bodies[0]) == json.loads(bodies[1])
+    # What is sent is the JSON it carries (its maker vouches that it is the model's).
+    prepared.with_json({"inline_keyboard": [[{"text": "x", "callback_data": "marker"}]]})
+    body = json.loads(session.json_body(bot, SendMessage(chat_id=42, text="Fees",
+                                                         reply_markup=prepared)))
+    assert body["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "marker"
+    # Any other session serialises the model, as aiogram does.
+    form = AiohttpSession().build_form_data(bot, SendMessage(chat_id=42, text="Fees",
+                                                             reply_markup=prepared))
+    field = next(f for f in form._fields if f[0]["name"] == "reply_markup")
+    assert json.loads(field[2]) == json.loads(bodies[0])["reply_markup"]
+
+
+@pytest.mark.parametrize("make_copy", [
+    lambda m: m.model_copy(update={"inline_keyboard": [[InlineKeyboardButton(
+        text="👎", callback_data="v1:down:7")]]}),
+    lambda m: m.model_copy(deep=True), copy.copy, copy.deepcopy])
+def test_a_copy_of_a_prepared_keyboard_is_sent_as_its_own_buttons(make_copy):
+    bot, session = make_bot()
+    prepared = prepare_markup(_keyboard())
+    copied = make_copy(prepared)
+    assert copied.request_json is None and prepared.request_json is not None
+    body = json.loads(session.json_body(bot, SendMessage(chat_id=1, text="x",
+                                                         reply_markup=copied)))
+    assert body["reply_markup"] == copied.model_dump(exclude_none=True)
+
+
+def test_a_keyboard_with_values_that_are_not_plain_json_is_not_prepared():
+    markup = InlineKeyboardMarkup.model_construct(inline_keyboard=[[
+        InlineKeyboardButton.model_construct(text="x", callback_data=object())]])
+    assert prepare_markup(markup).request_json is None
+
+
+def test_bodies_are_utf8_and_a_lone_surrogate_is_escaped_as_aiogram_does():
+    bot, session = make_bot()
+    body = session.json_body(bot, SendMessage(chat_id=1, text="Стоимость обучения"))
+    assert "Стоимость обучения".encode() in body
+    assert json.loads(body)["text"] == "Стоимость обучения"
+    odd = session.json_body(bot, SendMessage(chat_id=1, text="a\ud800b"))
+    assert b"\\ud800" in odd and json.loads(odd)["text"] == "a\ud800b"
+
+
+def test_an_unread_reply_is_accepted_unparsed_and_refusals_raise_as_for_send_message():
+    bot, session = make_bot()
+    unread = SendMessageUnread(chat_id=1, text="x")
+    ok = '{"ok":true,"result":{"message_id":1}}'  # not even a valid Message: not read
+    assert session.check_response(bot, unread, 200, ok).result is None
+    # SendMessage reads the same body, and finds it is not a Message
+    read = SendMessage(chat_id=1, text="x")
+    message = {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}}
+    full = json.dumps({"ok": True, "result": message})
+    assert isinstance(session.check_response(bot, read, 200, full).result, Message)
+    for status, body, error in [
+            (403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was "
+                   "blocked by the user"}, TelegramForbiddenError),
+            (400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not "
+                   "found"}, TelegramBadRequest),
+            (200, {"ok": False, "error_code": 400, "description": "Bad Request: odd"},
+             TelegramAPIError)]:
+        for method in (unread, read):
+            with pytest.raises(error):
+                session.check_response(bot, method, status, json.dumps(body))

@@ -66,26 +66,46 @@ class FastDispatcher(Dispatcher):
         only = self._commands_only.get(update_type)
         if only is None:
             only = self._commands_only[update_type] = {}
+        walk = _Walk(update_type, event, only)
         for router in self.sub_routers:
-            response = await _propagate(router, update_type, event, kwargs, only)
+            if walk.passes_over(router):
+                continue
+            response = await _propagate(router, walk, kwargs)
             if response is not UNHANDLED:
                 return response
         return UNHANDLED
 
 
-async def _propagate(router: Router, update_type: str, event: TelegramObject,
-                     ctx: dict[str, Any], only: dict[Router, str | None]) -> Any:
+class _Walk:
+    """What stays the same while one event goes through the routers: its type, the event,
+    the first character of its text (None when it is not a message), and which routers
+    are for commands only (FastDispatcher keeps that for each update type)."""
+
+    __slots__ = ("event", "first", "only", "update_type")
+
+    def __init__(self, update_type: str, event: TelegramObject,
+                 only: dict[Router, str | None]) -> None:
+        self.update_type, self.event, self.only = update_type, event, only
+        self.first = ((event.text or event.caption or "").lstrip()[:1]
+                      if isinstance(event, Message) else None)
+
+    def passes_over(self, router: Router) -> bool:
+        """The router has only commands below and this is not one: nothing would match."""
+        prefixes = self.only.get(router, _MISSING)
+        if prefixes is _MISSING:
+            prefixes = self.only[router] = _commands_only(router, self.update_type)
+        return (prefixes is not None and self.first is not None
+                and (not self.first or self.first not in prefixes))
+
+
+async def _propagate(router: Router, walk: _Walk, ctx: dict[str, Any]) -> Any:
     """Router.propagate_event(update_type, event, **ctx) without the copies. ``ctx`` is the
-    caller's: whatever is added for this router goes into a copy. ``only`` keeps what
-    _commands_only found for each router (for this update type)."""
-    observer = router.observers.get(update_type)
+    caller's: whatever is added for this router goes into a copy. The caller has checked
+    ``walk.passes_over(router)``."""
+    event = walk.event
+    observer = router.observers.get(walk.update_type)
     if observer is not None and observer.outer_middleware._middlewares:
-        return await router.propagate_event(update_type=update_type, event=event, **ctx)
-    prefixes = only.get(router, _MISSING)
-    if prefixes is _MISSING:
-        prefixes = only[router] = _commands_only(router, update_type)
-    if prefixes is not None and not _starts_with(prefixes, event):
-        return UNHANDLED  # only commands below, and this is not one: nothing would match
+        return await router.propagate_event(update_type=walk.update_type, event=event, **ctx)
     outer = ctx
     saved = ctx.get("event_router", _MISSING), ctx.get("handler", _MISSING)
     ctx["event_router"] = router
@@ -105,7 +125,9 @@ async def _propagate(router: Router, update_type: str, event: TelegramObject,
                 if response is not UNHANDLED:
                     return response
         for sub in router.sub_routers:
-            response = await _propagate(sub, update_type, event, ctx, only)
+            if walk.passes_over(sub):
+                continue
+            response = await _propagate(sub, walk, ctx)
             if response is not UNHANDLED:
                 return response
         return UNHANDLED

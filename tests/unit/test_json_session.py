@@ -133,3 +133,54 @@ def test_an_unread_reply_is_accepted_unparsed_and_refusals_raise_as_for_send_mes
         for method in (unread, read):
             with pytest.raises(error):
                 session.check_response(bot, method, status, json.dumps(body))
+
+
+def _methods() -> list:
+    from datetime import datetime, timedelta
+
+    from aiogram.methods import (
+        AnswerCallbackQuery,
+        BanChatMember,
+        CopyMessage,
+        EditMessageReplyMarkup,
+        EditMessageText,
+        GetUpdates,
+        SendChatAction,
+        SetMyCommands,
+    )
+    from aiogram.types import BotCommand, MessageEntity, ReplyParameters
+
+    markup = _keyboard()
+    return [
+        SendMessage(chat_id=42, text="Fees"),
+        SendMessage(chat_id=42, text="Fees", reply_markup=markup, link_preview_options=NO_PREVIEW,
+                    message_thread_id=7, disable_notification=False, parse_mode=None),
+        SendMessage(chat_id="@channel", text="x", entities=[
+            MessageEntity(type="bold", offset=0, length=1)]),
+        SendMessage(chat_id=42, text="x", reply_parameters=ReplyParameters(
+            message_id=5, allow_sending_without_reply=True)),
+        SendMessage(chat_id=42, text="x", unknown_field="kept"),  # an extra field
+        SendMessageUnread(chat_id=42, text="x", reply_markup=prepare_markup(markup)),
+        EditMessageText(chat_id=42, message_id=3, text="y", reply_markup=markup),
+        EditMessageReplyMarkup(chat_id=42, message_id=3, reply_markup=markup),
+        AnswerCallbackQuery(callback_query_id="q1", text="Gone", show_alert=True),
+        SendChatAction(chat_id=42, action="typing"),
+        CopyMessage(chat_id=1, from_chat_id=2, message_id=3),
+        BanChatMember(chat_id=-100, user_id=5,
+                      until_date=datetime(2030, 1, 1) + timedelta(seconds=1)),
+        GetUpdates(offset=10, timeout=30, allowed_updates=["message", "callback_query"]),
+        SetMyCommands(commands=[BotCommand(command="start", description="Start")]),
+    ]
+
+
+@pytest.mark.parametrize("method", _methods(), ids=lambda m: type(m).__name__)
+def test_bodies_read_off_the_fields_are_what_pydantic_dumps(method):
+    from bot.telegram.session import _fields
+
+    bot, session = make_bot()
+    dumped = method.model_dump(warnings=False, exclude_none=True)
+    assert _fields(method) == dumped
+    assert _fields(method, skip="reply_markup") == {k: v for k, v in dumped.items()
+                                                    if k != "reply_markup"}
+    expected = session._prepare(dumped, bot, {})
+    assert json.loads(session.json_body(bot, method)) == json.loads(json.dumps(expected))

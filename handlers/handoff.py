@@ -50,7 +50,7 @@ from bot.knowledge import Entry, KnowledgeBase
 from bot.services import Knowledge, Services
 from bot.staff.office_hours import OfficeHours, clock
 from bot.telegram.replies import send_long, thread_of
-from bot.text.normalize import clip, normalize
+from bot.text.normalize import clip, has_words
 from bot.text.split import split_message
 from bot.text.tghtml import MAX_MESSAGE
 from bot.ui.answers import send_entry
@@ -204,7 +204,7 @@ async def typed_question(message: Message, bot: Bot, session: AsyncSession, conf
                             translator, services):  # banned (or no staff chat) since /human
         return
     text = message.text or message.caption or ""
-    if not normalize(text):
+    if not has_words(text):
         await message.answer(t("empty-text"))
         return
     result = knowledge.engine.match(text, hint=lang)

@@ -11,7 +11,7 @@ from bot.db.questions import own_question
 from bot.i18n import Translate, Translator
 from bot.services import Knowledge, Services
 from bot.telegram.replies import TypingAfter, thread_of
-from bot.text.normalize import normalize
+from bot.text.normalize import has_words
 from bot.text.tghtml import MAX_MESSAGE
 from bot.ui import keyboards
 from bot.ui.answers import OUTCOMES, present, send_entry
@@ -31,7 +31,7 @@ async def on_question(message: Message, bot: Bot, session: AsyncSession, knowled
     if len(text) > MAX_MESSAGE:
         await message.answer(t("too-long", length=len(text), limit=MAX_MESSAGE))
         text = text[:MAX_MESSAGE]
-    if not normalize(text):
+    if not has_words(text):
         await message.answer(t("empty-text"))
         return
     async with TypingAfter(bot, message.chat.id, message_thread_id=thread_of(message),

@@ -61,6 +61,16 @@ def _join_runs(words: list[str]) -> str:
     return " ".join(_RUNS.findall(joined))
 
 
+#: A Latin or Cyrillic letter or an ASCII digit: normalize keeps at least that much of it.
+_SURE_WORD = re.compile(r"[0-9A-Za-zА-яЁё]")
+
+
+def has_words(text: str) -> bool:
+    """``normalize(text) != ""`` ("?!", "👍" have none), read without normalising the text
+    when it has a Latin or Cyrillic letter or a digit (what nearly every question has)."""
+    return _SURE_WORD.search(text) is not None or bool(normalize(text))
+
+
 def tokens(text: str) -> list[str]:
     return normalize(text).split()
 

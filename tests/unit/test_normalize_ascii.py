@@ -1,5 +1,7 @@
 """normalize's shortcut for ASCII text gives what the full Unicode path gives: a combining
-mark added at the end sends the same text down the full path, and the mark is dropped."""
+mark added at the end sends the same text down the full path, and the mark is dropped. And
+has_words, which does not normalise text with a Latin or Cyrillic letter or a digit, says what
+normalising would."""
 
 import re
 import string
@@ -7,7 +9,7 @@ import string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.text.normalize import normalize
+from bot.text.normalize import has_words, normalize
 
 
 @settings(max_examples=500, deadline=None)
@@ -48,3 +50,17 @@ _SPLIT = re.compile(r"(?<=\d)(?=[^\W\d])|(?<=[^\W\d])(?=\d)")
 def test_digit_split_follows_the_rule(text):
     expected = " ".join(_SPLIT.sub(" ", normalize(text)).split())
     assert normalize(text) == expected
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
+       | st.text(alphabet="aZ9 ?!_ЁёжЖ\u0301\u0483\u2122👍", max_size=12))
+def test_has_words_is_whether_anything_is_left_after_normalising(text):
+    assert has_words(text) == bool(normalize(text))
+
+
+def test_has_words_examples():
+    assert has_words("fees?") and has_words("Ёлки") and has_words("2025")
+    assert not has_words("?!  ...") and not has_words("👍👍") and not has_words("___")
+    assert not has_words("\u0483\u0301")  # combining marks alone: nothing left
+    assert has_words("™")  # not a letter itself, but NFKC makes it "tm"

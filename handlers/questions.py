@@ -45,7 +45,7 @@ async def _answer(message: Message, bot: Bot, session: AsyncSession, knowledge: 
                   lang: str, text: str, metrics) -> None:
     result = knowledge.engine.match(text, hint=lang)
     if metrics is not None:
-        metrics.answers.labels(OUTCOMES[result.kind]).inc()
+        metrics.answered(OUTCOMES[result.kind])
     question_id = 0
     if is_person(message):
         # Stored (committed, in a batch with the questions of other updates: see

@@ -25,6 +25,15 @@ class Metrics:
         self.errors = Counter("bsmu_errors", "Updates that failed", registry=r)
         self.last_update: float | None = None  # wall-clock time of the last update
         self.last_poll: float | None = None  # of the last successful getUpdates
+        self._outcomes: dict[str, Any] = {}  # outcome -> its child counter
+
+    def answered(self, outcome: str) -> None:
+        """One more question with this outcome (labels() takes a lock and builds a key: it
+        is looked up once per outcome, not at every question)."""
+        counter = self._outcomes.get(outcome)
+        if counter is None:
+            counter = self._outcomes[outcome] = self.answers.labels(outcome)
+        counter.inc()
 
     def polled(self) -> None:
         self.last_poll = time.time()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from bot.text import tghtml
@@ -56,10 +57,27 @@ def _hard_cut(text: str, limit: int) -> int:
     return last or 1
 
 
+#: Texts up to this long are split once and the parts kept (the KB's answers, sent again and
+#: again: measuring and checking one took ~10 µs of every answer); at most CACHED of them.
+CACHE_UP_TO = 2 * tghtml.MAX_MESSAGE
+CACHED = 1024
+
+
 def split_message(text: str, limit: int = tghtml.MAX_MESSAGE) -> list[str]:
     """Split ``text`` into parts of at most ``limit`` visible characters: at paragraph
     breaks where no tag is open if possible, then lines, then spaces; as a last resort a
     hard cut that closes the open tags and reopens them in the next part."""
+    if len(text) <= CACHE_UP_TO:
+        return list(_split_cached(text, limit))
+    return _split(text, limit)
+
+
+@functools.lru_cache(maxsize=CACHED)
+def _split_cached(text: str, limit: int) -> tuple[str, ...]:
+    return tuple(_split(text, limit))
+
+
+def _split(text: str, limit: int) -> list[str]:
     text = text.strip()
     parts: list[str] = []
     while text and tghtml.visible_length(text) > limit:

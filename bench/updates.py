@@ -48,6 +48,7 @@ import math
 import os
 import random
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -721,8 +722,11 @@ def compare(bots: list[str], rounds: int) -> None:
             if other in runs:
                 ratios = [p / r["bot_cpu_ms_per_question"]
                           for p, r in zip(prod, runs[other], strict=True)]
+                within = sum(r <= target for r in ratios)
                 print(f"\nCPU per question, production ÷ {other} (same round): "
-                      f"{spread(ratios, '{:.2f}×')} (target ≤ {target}×)", end="")
+                      f"{spread(ratios, '{:.2f}×')}, median {statistics.median(ratios):.2f}×, "
+                      f"{within} of {len(ratios)} round(s) within the target "
+                      f"(≤ {target}×)", end="")
         print()
 
 

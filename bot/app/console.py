@@ -2,7 +2,9 @@
 
 A local stand-in for the Bot API (bot.fakeapi) runs on loopback; the production dispatcher,
 database and handlers poll it exactly as they would poll Telegram. Type a question, or the
-number of a button to press it; /quit or Ctrl-D to leave.
+number of a button to press it; /quit or Ctrl-D to leave. What the bot says in answer to a
+button without a message (Telegram's pop-up notice: "Thank you for your feedback!") is shown
+as a line starting with ⓘ.
 """
 
 from __future__ import annotations
@@ -48,16 +50,30 @@ class Console:
         self.out.flush()
 
 
-async def _settle(api: FakeTelegram, since: int, timeout: float = 5.0) -> None:
-    """Wait for the bot's reply, then until it has been quiet for a moment."""
-    with contextlib.suppress(TimeoutError):
-        await api.wait_for(1, since=since, timeout=timeout)
+async def _settle(api: FakeTelegram, since: int, timeout: float = 5.0,
+                  query_id: str | None = None) -> None:
+    """Wait for the bot's reply (to a button: a message or the button's answer), then until
+    it has been quiet for a moment."""
+    if query_id is None:
+        with contextlib.suppress(TimeoutError):
+            await api.wait_for(1, since=since, timeout=timeout)
+    else:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (api.mark() == since and _notice(api, query_id) is None
+               and loop.time() < deadline):
+            await asyncio.sleep(0.02)
     seen = api.mark()
     while True:
         await asyncio.sleep(QUIET)
         if api.mark() == seen:
             return
         seen = api.mark()
+
+
+def _notice(api: FakeTelegram, query_id: str) -> dict | None:
+    """The bot's answer to this button press, once it has answered it."""
+    return next((a for a in api.callback_answers if a["callback_query_id"] == query_id), None)
 
 
 async def run_console(config: Config, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout,
@@ -95,9 +111,14 @@ async def run_console(config: Config, stdin: TextIO = sys.stdin, out: TextIO = s
             since = api.mark()
             if line.isdigit() and 1 <= int(line) <= len(console.buttons):
                 message, data = console.buttons[int(line) - 1]
-                await user.press(message, data)
-            else:
-                await user.send_text(line)
+                query_id = await user.press(message, data, strict=False)
+                await _settle(api, since, query_id=query_id)
+                notice = _notice(api, query_id)
+                if notice is not None and notice["text"]:
+                    out.write(f"ⓘ {notice['text']}\n")
+                    out.flush()
+                continue
+            await user.send_text(line)
             await _settle(api, since)
     finally:
         await app.dispatcher.stop_polling()

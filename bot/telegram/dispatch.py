@@ -86,16 +86,14 @@ class _Walk:
     def __init__(self, update_type: str, event: TelegramObject,
                  only: dict[Router, str | None]) -> None:
         self.update_type, self.event, self.only = update_type, event, only
-        self.first = ((event.text or event.caption or "").lstrip()[:1]
-                      if isinstance(event, Message) else None)
+        self.first = _first_char(event)
 
     def passes_over(self, router: Router) -> bool:
         """The router has only commands below and this is not one: nothing would match."""
         prefixes = self.only.get(router, _MISSING)
         if prefixes is _MISSING:
             prefixes = self.only[router] = _commands_only(router, self.update_type)
-        return (prefixes is not None and self.first is not None
-                and (not self.first or self.first not in prefixes))
+        return prefixes is not None and not _may_start(prefixes, self.first)
 
 
 async def _propagate(router: Router, walk: _Walk, ctx: dict[str, Any]) -> Any:
@@ -220,13 +218,18 @@ _COMMANDS = (Command, CommandStart)
 
 
 def _may_be_command(flt: Command, event: TelegramObject) -> bool:
-    return _starts_with(flt.prefix, event)
+    return _may_start(flt.prefix, _first_char(event))
 
 
-def _starts_with(prefixes: str, event: TelegramObject) -> bool:
-    """Whether ``event`` may be a command with one of these prefixes (only a message's text
-    or caption is known not to be one; for other events Command decides itself)."""
+def _first_char(event: TelegramObject) -> str | None:
+    """The first character of a message's text or caption after leading spaces ("" when it
+    has none); None for other events (only a message is known not to be a command)."""
     if not isinstance(event, Message):
-        return True
-    text = (event.text or event.caption or "").lstrip()
-    return bool(text) and text[0] in prefixes
+        return None
+    return (event.text or event.caption or "").lstrip()[:1]
+
+
+def _may_start(prefixes: str, first: str | None) -> bool:
+    """Whether an event whose text begins with ``first`` (see _first_char) may be a command
+    with one of these prefixes; for other events Command decides itself."""
+    return first is None or (first != "" and first in prefixes)
